@@ -1,0 +1,59 @@
+"""Finishes a generated project: writes its secret key into .env and removes the files of
+options not taken. Standard library only: cookiecutter installs nothing for hooks."""
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+ENV_TEMPLATE = """\
+# Written by the template when this project was generated. Never commit this file.
+SECRET_KEY={secret_key}
+# Local development serves plain http, where browsers drop Secure cookies: the refresh cookie
+# is sent without Secure while this says false. Remove it wherever the service runs on https.
+COOKIE_SECURE=false
+"""
+
+OPTIONAL_FILES = {
+    "use_docker": ["Dockerfile", ".dockerignore"],
+    "ci": [".github"],
+}
+
+
+def new_secret_key() -> str:
+    return secrets.token_urlsafe(64)  # 512 random bits; HS256 needs at least 256
+
+
+def write_env_file(project_dir: Path, secret_key: str) -> Path:
+    env_path = project_dir / ".env"
+    # Created with mode 0600 from the start, so the key is never readable by others.
+    fd = os.open(env_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as env_file:
+        env_file.write(ENV_TEMPLATE.format(secret_key=secret_key))
+    return env_path
+
+
+def remove_unused_files(project_dir: Path, use_docker: str, ci: str) -> None:
+    unused = []
+    if use_docker != "yes":
+        unused += OPTIONAL_FILES["use_docker"]
+    if ci == "none":
+        unused += OPTIONAL_FILES["ci"]
+    for name in unused:
+        path = project_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def main() -> None:
+    project_dir = Path.cwd()
+    write_env_file(project_dir, new_secret_key())
+    remove_unused_files(project_dir, use_docker={{ cookiecutter.use_docker | tojson }}, ci={{ cookiecutter.ci | tojson }})
+    print(f"Created {project_dir.name}/ with a fresh SECRET_KEY in .env (git-ignored).")
+    print(f"Next: cd {project_dir.name} && see README.md (make run serves it on http://127.0.0.1:8000).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The shapes of data in and out: msgspec Structs, also used to build the OpenAPI schemas."""
+
+from typing import Annotated
+
+import msgspec
+
+
+class User(msgspec.Struct):
+    """A user as the API shows it."""
+
+    username: str
+    email: str | None = None
+    disabled: bool = False
+
+
+class UserInDB(User, kw_only=True):
+    """A user as the store keeps it: never returned by a route."""
+
+    hashed_password: str
+
+    def public(self) -> User:
+        return User(username=self.username, email=self.email, disabled=self.disabled)
+
+
+class LoginForm(msgspec.Struct):
+    """The OAuth2 password form of POST /auth/token. Bounds keep hashing work per request small."""
+
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+class TokenResponse(msgspec.Struct):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class Item(msgspec.Struct):
+    name: str
+    owner: str
+
+
+class Health(msgspec.Struct):
+    status: str = "ok"
+
+
+class ErrorDetail(msgspec.Struct):
+    """The body of every 4xx answer except 422."""
+
+    detail: str
+
+
+class ValidationProblem(msgspec.Struct):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(msgspec.Struct):
+    """The body of a 422 answer."""
+
+    detail: list[ValidationProblem]

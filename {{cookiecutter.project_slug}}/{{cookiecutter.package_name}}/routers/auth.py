@@ -1,0 +1,111 @@
+"""Login, refresh and logout, under /auth.
+
+The access token travels in the JSON body (clients keep it in memory); the refresh token only
+in an HttpOnly cookie scoped to /auth, which page scripts cannot read. Each refresh spends the
+cookie's token and issues a new one; a spent token coming back revokes its whole login family.
+"""
+
+import secrets
+
+from FasterAPI import Depends, FasterRouter, HTTPException, JSONResponse, Request, Response
+
+from ..dependencies import read_login_form, require_allowed_origin
+from ..models import LoginForm, TokenResponse
+from ..openapi import BAD_ORIGIN, INVALID_FORM, TOO_LARGE, body, error, form_body
+from ..refresh_store import RefreshRecord, refresh_store
+from ..security import (
+    InvalidToken,
+    TokenClaims,
+    create_access_token,
+    create_refresh_token,
+    decode_refresh_token,
+    verify_password_in_thread,
+)
+from ..settings import settings
+from ..user_store import user_store
+
+router = FasterRouter(prefix="/auth", tags=["auth"])
+
+REFRESH_COOKIE = "refresh_token"
+TOKEN_ISSUED = body(TokenResponse, "Access token in the body, refresh token in an HttpOnly cookie")
+cookie_required = [Depends(require_allowed_origin)]
+
+
+@router.post(
+    "/token",
+    responses={200: TOKEN_ISSUED, 401: error("Wrong username or password"), 413: TOO_LARGE, 422: INVALID_FORM},
+    openapi_extra=form_body(LoginForm),
+)
+async def login(form: LoginForm = Depends(read_login_form)) -> Response:
+    user = await user_store.get(form.username)
+    # Unknown users are checked against a dummy hash, so the answer time does not tell them apart.
+    password_ok = await verify_password_in_thread(form.password, user.hashed_password if user else None)
+    if not password_ok or user is None or user.disabled:
+        raise HTTPException(401, "Incorrect username or password", {"WWW-Authenticate": "Bearer"})
+    return await issue_tokens(user.username, family=secrets.token_urlsafe(16))
+
+
+@router.post(
+    "/refresh",
+    dependencies=cookie_required,
+    responses={200: TOKEN_ISSUED, 401: error("Refresh cookie missing, invalid, expired or reused"), 403: BAD_ORIGIN},
+)
+async def refresh(request: Request) -> Response:
+    claims = read_refresh_cookie(request)
+    record = await refresh_store.spend(claims.jti)
+    if record is None or record.state != "active":
+        await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
+        raise refresh_error("Refresh token already used or revoked: log in again")
+    user = await user_store.get(claims.sub)
+    if user is None or user.disabled:
+        await refresh_store.revoke_family(claims.fam)
+        raise refresh_error("Invalid or expired refresh token")
+    return await issue_tokens(user.username, family=claims.fam)
+
+
+@router.post(
+    "/logout",
+    status_code=204,
+    dependencies=cookie_required,
+    responses={204: {"description": "Refresh tokens of this login revoked, cookie cleared"}, 403: BAD_ORIGIN},
+)
+async def logout(request: Request) -> Response:
+    """Always succeeds: with no valid cookie there is nothing to revoke."""
+    try:
+        claims = read_refresh_cookie(request)
+    except HTTPException:
+        pass
+    else:
+        await refresh_store.revoke_family(claims.fam)
+    return Response(status_code=204, headers={"Set-Cookie": refresh_cookie("", max_age=0)})
+
+
+async def issue_tokens(username: str, family: str) -> Response:
+    refresh_token, claims = create_refresh_token(username, family)
+    await refresh_store.add(RefreshRecord(claims.jti, family, username, expires_at=claims.exp))
+    return JSONResponse(
+        TokenResponse(access_token=create_access_token(username)),
+        headers={"Cache-Control": "no-store", "Set-Cookie": refresh_cookie(refresh_token, claims.exp - claims.iat)},
+    )
+
+
+def read_refresh_cookie(request: Request) -> TokenClaims:
+    token = request.cookies.get(REFRESH_COOKIE)
+    if not token:
+        raise refresh_error("Missing refresh token cookie")
+    try:
+        return decode_refresh_token(token)
+    except InvalidToken:
+        raise refresh_error("Invalid or expired refresh token") from None
+
+
+def refresh_error(detail: str) -> HTTPException:
+    # Clear the cookie too: a browser should not keep sending a token that can never work.
+    return HTTPException(401, detail, {"Set-Cookie": refresh_cookie("", max_age=0)})
+
+
+def refresh_cookie(token: str, max_age: int) -> str:
+    # SameSite=Strict: no cross-site request carries the cookie. Path=/auth: only refresh and
+    # logout receive it. Secure is dropped only when COOKIE_SECURE=false (plain-http development).
+    secure = "; Secure" if settings.cookie_secure else ""
+    return f"{REFRESH_COOKIE}={token}; Max-Age={max_age}; Path=/auth; HttpOnly; SameSite=Strict{secure}"

@@ -1,0 +1,119 @@
+"""Auth helpers: password hashing (passlib + bcrypt) and signed tokens (python-jose)."""
+
+import asyncio
+import os
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import msgspec
+from jose import JWTError, jwt
+from passlib.context import CryptContext
+
+from .settings import settings
+
+# bcrypt_sha256 runs HMAC-SHA256 before bcrypt, so passwords past bcrypt's 72-byte limit are
+# neither truncated nor refused. Plain bcrypt hashes (imported from elsewhere) still verify.
+password_context = CryptContext(schemes=["bcrypt_sha256", "bcrypt"], deprecated="auto")
+
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired or of the wrong kind."""
+
+
+class TokenClaims(msgspec.Struct, omit_defaults=True):
+    sub: str
+    type: str
+    exp: int
+    iat: int
+    jti: str
+    fam: str = ""  # refresh tokens only: the login session this token descends from
+
+
+def hash_password(password: str) -> str:
+    return password_context.hash(password)
+
+
+def verify_password(password: str, hashed_password: str | None) -> bool:
+    """Check a password. With no hash (unknown user) it costs the same time and says False."""
+    if hashed_password is None:
+        password_context.dummy_verify()
+        return False
+    try:
+        return password_context.verify(password, hashed_password)
+    except ValueError:  # longer than passlib accepts, or a damaged stored hash
+        return False
+
+
+# A bcrypt check costs ~0.2 s of CPU. On the event loop it would stall every other request;
+# one thread per CPU this process may run on lets logins queue instead of starving the rest.
+_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+_hashing_threads = ThreadPoolExecutor(max_workers=_cpus or 1, thread_name_prefix="password-hashing")
+
+
+async def verify_password_in_thread(password: str, hashed_password: str | None) -> bool:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_hashing_threads, verify_password, password, hashed_password)
+
+
+def create_access_token(username: str) -> str:
+    return _encode(username, ACCESS, settings.access_token_expire_minutes * 60)[0]
+
+
+def create_refresh_token(username: str, family: str) -> tuple[str, TokenClaims]:
+    return _encode(username, REFRESH, settings.refresh_token_expire_days * 86400, fam=family)
+
+
+def decode_access_token(token: str) -> TokenClaims:
+    return _decode(token, ACCESS)
+
+
+def decode_refresh_token(token: str) -> TokenClaims:
+    claims = _decode(token, REFRESH)
+    if not claims.fam:
+        raise InvalidToken("refresh token without a family")
+    return claims
+
+
+def _encode(username: str, kind: str, lifetime_seconds: int, fam: str = "") -> tuple[str, TokenClaims]:
+    now = int(time.time())
+    claims = TokenClaims(
+        sub=username, type=kind, iat=now, exp=now + lifetime_seconds, jti=secrets.token_urlsafe(16), fam=fam
+    )
+    payload = msgspec.to_builtins(claims)
+    if settings.token_audience:
+        payload["aud"] = settings.token_audience
+    if settings.token_issuer:
+        payload["iss"] = settings.token_issuer
+    return jwt.encode(payload, settings.secret_key, algorithm=settings.algorithm), claims
+
+
+_REQUIRED = {
+    "require_exp": True,
+    "require_iat": True,
+    "require_sub": True,
+    "require_jti": True,
+    "require_aud": bool(settings.token_audience),
+    "require_iss": bool(settings.token_issuer),
+}
+
+
+def _decode(token: str, kind: str) -> TokenClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[settings.algorithm],  # a list, so `none` or another algorithm is refused
+            audience=settings.token_audience or None,
+            issuer=settings.token_issuer or None,
+            options=_REQUIRED,
+        )
+        claims = msgspec.convert(payload, TokenClaims)
+    except (JWTError, msgspec.ValidationError) as exc:
+        raise InvalidToken(str(exc)) from None
+    if claims.type != kind:
+        raise InvalidToken(f"expected an {kind} token, got {claims.type!r}")
+    return claims

@@ -1,0 +1,64 @@
+"""Settings, read once at start-up from the environment and from `.env` in the working directory.
+
+Every setting is an upper-case environment variable named like its field (`secret_key` is
+`SECRET_KEY`). Real environment variables win over `.env`, so production can set them directly.
+"""
+
+import os
+
+import msgspec
+from dotenv import load_dotenv
+
+MIN_SECRET_KEY_LENGTH = 32
+NEW_KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+
+
+class Settings(msgspec.Struct, frozen=True):
+    secret_key: str
+    algorithm: str = "HS256"
+    access_token_expire_minutes: int = {{ cookiecutter.access_token_expire_minutes }}
+    refresh_token_expire_days: int = {{ cookiecutter.refresh_token_expire_days }}
+    # Optional `aud` / `iss` claims: set them when several services share one key.
+    token_audience: str = ""
+    token_issuer: str = ""
+    # The refresh cookie is Secure unless this is false (plain-http local development only).
+    cookie_secure: bool = True
+    # Origins besides the service's own that may call /auth/refresh and /auth/logout
+    # with the cookie (comma separated), e.g. the site of a single-page app.
+    allowed_origins: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Largest request body accepted; login forms are tiny, so anything bigger is refused.
+    max_body_bytes: int = 16 * 1024
+
+    @property
+    def extra_origins(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+
+
+class SettingsError(SystemExit):
+    """Stops the process with one readable line instead of a traceback."""
+
+
+def load_settings() -> Settings:
+    load_dotenv(".env")
+    names = [field.name for field in msgspec.structs.fields(Settings)]
+    values = {name: os.environ[name.upper()] for name in names if os.environ.get(name.upper())}
+    if "secret_key" not in values:
+        raise SettingsError(
+            "SECRET_KEY is not set: put SECRET_KEY=<random string> in .env in the directory you "
+            f"start the service from, or in the environment. Make one with: {NEW_KEY_COMMAND}"
+        )
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"Invalid setting: {exc} (from the environment or .env)") from None
+    if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(
+            f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters. "
+            f"Make one with: {NEW_KEY_COMMAND}"
+        )
+    return settings
+
+
+settings = load_settings()
