@@ -51,8 +51,9 @@ def load_settings() -> Settings:
         )
     try:
         settings = msgspec.convert(values, Settings, strict=False)
-    except msgspec.ValidationError as exc:
-        raise SettingsError(f"Invalid setting: {exc} (from the environment or .env)") from None
+    except msgspec.ValidationError as exc:  # "Expected `int`, got `str` - at `$.port`"
+        problem, _, field = str(exc).partition(" - at `$.")
+        raise SettingsError(f"Invalid setting {field.strip('`').upper()}: {problem}") from None
     if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
         raise SettingsError(
             f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters. "

@@ -1,0 +1,98 @@
+"""Shared fixtures: bake the template, install a baked service, serve it with uvicorn."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def default_project(cookies_session) -> Path:
+    """The template baked with every default answer."""
+    result = cookies_session.bake()
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
+@pytest.fixture(scope="session")
+def service_python(default_project: Path, tmp_path_factory) -> Path:
+    """A fresh virtual environment with the default project installed as its README says."""
+    env_dir = tmp_path_factory.mktemp("service-venv")
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"],
+        cwd=default_project,
+        check=True,
+    )
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def uvicorn_command(python: Path, package: str, port: int) -> list:
+    return [python, "-m", "uvicorn", f"{package}.main:app", "--host", "127.0.0.1", "--port", str(port)]
+
+
+@contextlib.contextmanager
+def serve(command: list, project_dir: Path, port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run the service from the project folder (where .env is) until /health answers."""
+    log_path = project_dir / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(arg) for arg in command],
+            cwd=project_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url, process, log_path)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the service exited with {process.returncode}:\n{log_path.read_text()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"the service did not answer /health within {timeout}s:\n{log_path.read_text()}")
+
+
+def run(args: list, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its output if it fails."""
+    result = subprocess.run(
+        [str(arg) for arg in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+

@@ -1,0 +1,75 @@
+"""Password hashing: any length and content, off the event loop, same cost for unknown users."""
+
+import asyncio
+import os
+import threading
+
+import httpx
+import pytest
+
+from {{ cookiecutter.package_name }} import security
+from {{ cookiecutter.package_name }}.main import app
+from {{ cookiecutter.package_name }}.security import hash_password, password_context, verify_password
+
+from .conftest import login
+
+
+@pytest.mark.parametrize("password", ["secret", "p" * 72 + "tail", "x" * 1000, "nul\x00byte", "pässwörd ✓ 密码"])
+def test_any_password_round_trips(password):
+    hashed = hash_password(password)
+    assert verify_password(password, hashed)
+    assert not verify_password(password + "!", hashed)
+
+
+def test_no_truncation_at_bcrypt_72_byte_limit():
+    prefix = "a" * 72
+    hashed = hash_password(prefix + "one")
+    assert not verify_password(prefix + "two", hashed)
+    assert not verify_password(prefix, hashed)
+
+
+def test_plain_bcrypt_hashes_still_verify():
+    legacy = password_context.handler("bcrypt").using(rounds=4).hash("secret")
+    assert verify_password("secret", legacy)
+    assert password_context.needs_update(legacy)  # so it can be re-hashed on next login
+
+
+def test_beyond_passlib_limit_is_a_wrong_password_not_an_error():
+    assert not verify_password("p" * 5000, hash_password("secret"))
+
+
+def test_unknown_user_costs_a_real_hash_check(client, monkeypatch):
+    calls = []
+    real_dummy_verify = password_context.dummy_verify
+    monkeypatch.setattr(password_context, "dummy_verify", lambda: calls.append(1) or real_dummy_verify())
+    assert login(client, "nobody", "secret").status_code == 401
+    assert calls == [1]
+
+
+def test_hashing_runs_in_a_pool_sized_to_this_process_cpus(monkeypatch):
+    threads = []
+    real_verify = security.verify_password
+
+    def spy(*args):
+        threads.append(threading.current_thread())
+        return real_verify(*args)
+
+    monkeypatch.setattr(security, "verify_password", spy)
+    assert not asyncio.run(security.verify_password_in_thread("x", None))
+    assert threads[0].name.startswith("password-hashing")
+    assert security._hashing_threads._max_workers == len(os.sched_getaffinity(0))
+
+
+def test_other_requests_are_served_while_a_login_hashes():
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+            slow_login = asyncio.create_task(
+                client.post("/auth/token", data={"username": "alice", "password": "secret"})
+            )
+            await asyncio.sleep(0.02)  # let the login reach its hash check
+            assert (await client.get("/health")).status_code == 200
+            assert not slow_login.done(), "the health check waited for bcrypt"
+            assert (await slow_login).status_code == 200
+
+    asyncio.run(scenario())

@@ -1,0 +1,76 @@
+"""GET /users/me and GET /items, behind get_current_user."""
+
+import pytest
+
+from {{ cookiecutter.package_name }}.security import create_access_token
+
+from .conftest import bearer, make_token
+
+CREDENTIALS_ERROR = {"detail": "Could not validate credentials"}
+
+
+def test_users_me_returns_the_current_user(client, token):
+    response = client.get("/users/me", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json() == {"username": "alice", "email": "alice@example.com", "disabled": False}
+
+
+def test_items_belong_to_the_current_user(client, token):
+    response = client.get("/items", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json() == [{"name": "Widget", "owner": "alice"}]
+
+
+def test_health_needs_no_token(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def assert_rejected(client, headers):
+    for path in ("/users/me", "/items"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 401, (path, headers)
+        assert response.json() == CREDENTIALS_ERROR
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_no_token(client):
+    assert_rejected(client, {})
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer", "Bearer ", "Basic YWxpY2U6c2VjcmV0", "bearer not-a-jwt", "Bearer a.b.c", "Token abc"],
+)
+def test_malformed_authorization(client, authorization):
+    assert_rejected(client, {"Authorization": authorization})
+
+
+def test_scheme_is_case_insensitive(client, token):
+    assert client.get("/users/me", headers={"Authorization": f"bearer {token}"}).status_code == 200
+
+
+def test_bad_signature(client):
+    assert_rejected(client, bearer(make_token(key="another-key-" + "x" * 40)))
+
+
+def test_unknown_user(client):
+    assert_rejected(client, bearer(make_token(sub="mallory")))
+
+
+def test_disabled_user(client, token, disable_alice):
+    disable_alice()
+    assert_rejected(client, bearer(token))
+
+
+def test_refresh_token_is_not_an_access_token(client):
+    assert_rejected(client, bearer(make_token(type="refresh", fam="family")))
+
+
+def test_expired_token(client):
+    assert_rejected(client, bearer(make_token(exp=1_000_000_000)))
+
+
+def test_a_fresh_token_from_the_helper_works(client):
+    assert client.get("/users/me", headers=bearer(create_access_token("alice"))).status_code == 200
