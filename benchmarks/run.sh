@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# Benchmark: the baked service against itself and against a FastAPI-tutorial peer.
-# Usage (from anywhere, as root): bash benchmarks/run.sh   [ROUNDS=5 SECONDS_PER_RUN=4]
-# Everything it installs or bakes goes to benchmarks/.work/ (git-ignored).
+# Benchmark of issue 5: the baked service against its own /health and against a FastAPI peer.
+# Usage (as root, from anywhere): bash benchmarks/run.sh
+# Optional: ROUNDS=5 SECONDS_PER_RUN=4 (defaults). Installs and bakes into benchmarks/.work/ (git-ignored).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-repo="$(dirname "$here")"
 work="$here/.work"
 venv="$work/venv"
+log="$work/install.log"
 mkdir -p "$work"
+: >"$log"
+
+quietly() {  # run a command, show its output only if it fails
+    "$@" >>"$log" 2>&1 || { tail -40 "$log"; echo "failed: $*" >&2; exit 1; }
+}
 
 if ! command -v wrk >/dev/null; then
-    echo "== installing wrk (apt-get)"
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+    echo "== installing wrk with apt-get"
+    quietly apt-get update
+    quietly apt-get install -y wrk
 fi
 
-echo "== venv and packages ($venv)"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q cookiecutter fastapi "uvicorn[standard]" "python-jose[cryptography]>=3.5.0" \
+echo "== venv and packages in $venv"
+[ -x "$venv/bin/python" ] || quietly python3 -m venv "$venv"
+quietly "$venv/bin/pip" install cookiecutter fastapi "uvicorn[standard]" "python-jose[cryptography]>=3.5.0" \
     "libpass>=1.9.3" "bcrypt>=4.1" python-multipart
 
 echo "== baking the template with its defaults"
 rm -rf "$work/baked"
-"$venv/bin/cookiecutter" "$repo" --no-input -o "$work/baked"
-"$venv/bin/pip" install -q -e "$work/baked/my-service"
+quietly "$venv/bin/cookiecutter" "$(dirname "$here")" --no-input -o "$work/baked"
+quietly "$venv/bin/pip" install -e "$work/baked/my-service"
 
-exec "$venv/bin/python" "$here/bench.py" "$work/baked/my-service" "$here/fastapi_peer"
+echo "== measuring (about 2.5 minutes)"
+exec timeout --foreground 600 "$venv/bin/python" "$here/bench.py" "$work/baked/my-service" "$here/fastapi_peer"

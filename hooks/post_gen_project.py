@@ -47,11 +47,23 @@ def remove_unused_files(project_dir: Path, use_docker: str, ci: str) -> None:
             path.unlink()
 
 
+def ensure_env_file(project_dir: Path) -> bool:
+    """Writes .env with a new key unless one is there already (a re-render with
+    `cookiecutter --overwrite-if-exists` must keep the project's key). True if it wrote one."""
+    if (project_dir / ".env").exists():
+        return False
+    write_env_file(project_dir, new_secret_key())
+    return True
+
+
 def main() -> None:
     project_dir = Path.cwd()
-    write_env_file(project_dir, new_secret_key())
+    wrote_env = ensure_env_file(project_dir)
     remove_unused_files(project_dir, use_docker={{ cookiecutter.use_docker | tojson }}, ci={{ cookiecutter.ci | tojson }})
-    print(f"Created {project_dir.name}/ with a fresh SECRET_KEY in .env (git-ignored).")
+    if wrote_env:
+        print(f"Created {project_dir.name}/ with a fresh SECRET_KEY in .env (git-ignored).")
+    else:
+        print(f"Rendered {project_dir.name}/ again; kept its existing .env and SECRET_KEY.")
     print(f"Next: cd {project_dir.name} && see README.md (make run serves it on http://127.0.0.1:8000).")
 
 

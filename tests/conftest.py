@@ -93,6 +93,3 @@ def run(args: list, cwd: Path, env: dict[str, str] | None = None, timeout: float
     if result.returncode != 0:
         pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
-
-
-

@@ -46,7 +46,7 @@ def test_answers_reach_the_settings(cookies):
 
 
 def test_quotes_in_free_text_answers_stay_valid_python(cookies):
-    result = cookies.bake(extra_context={"description": 'Says "hi" \\ and \'bye\'', "author_name": 'O"Brien'})
+    result = cookies.bake(extra_context={"description": "Says \"hi\" \\ and 'bye'", "author_name": 'O"Brien'})
     assert result.exit_code == 0, result.exception
     main = (result.project_path / "my_service" / "main.py").read_text()
     compile(main, "main.py", "exec")

@@ -9,7 +9,7 @@ Serve: SECRET_KEY=... uvicorn app:app (from this folder).
 
 import os
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, status
@@ -71,7 +71,7 @@ def authenticate_user(db: dict, username: str, password: str) -> UserInDB | None
 
 
 def create_access_token(username: str) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expire = now + timedelta(minutes=ACCESS_TOKEN_EXPIRE_MINUTES)
     claims = {"sub": username, "type": "access", "iat": now, "exp": expire, "jti": secrets.token_urlsafe(16)}
     return jwt.encode(claims, SECRET_KEY, algorithm=ALGORITHM)

@@ -1,7 +1,11 @@
 """GET /users/me and GET /items, behind get_current_user."""
 
+import msgspec
 import pytest
+from jose import jwt
 
+from {{ cookiecutter.package_name }} import security
+from {{ cookiecutter.package_name }}.dependencies import access_tokens
 from {{ cookiecutter.package_name }}.security import create_access_token
 
 from .conftest import bearer, make_token
@@ -74,3 +78,22 @@ def test_expired_token(client):
 
 def test_a_fresh_token_from_the_helper_works(client):
     assert client.get("/users/me", headers=bearer(create_access_token("alice"))).status_code == 200
+
+
+@pytest.fixture
+def audience_and_issuer(monkeypatch):
+    strict = msgspec.structs.replace(security.settings, token_audience="my-api", token_issuer="my-issuer")
+    monkeypatch.setattr(security, "settings", strict)
+    access_tokens._claims.clear()
+    yield
+    access_tokens._claims.clear()
+
+
+def test_audience_and_issuer_are_set_and_checked_when_configured(client, audience_and_issuer):
+    token = create_access_token("alice")
+    claims = jwt.get_unverified_claims(token)
+    assert (claims["aud"], claims["iss"]) == ("my-api", "my-issuer")
+    assert client.get("/users/me", headers=bearer(token)).status_code == 200
+    assert_rejected(client, bearer(make_token()))  # neither claim
+    assert_rejected(client, bearer(make_token(aud="other-api", iss="my-issuer")))
+    assert_rejected(client, bearer(make_token(aud="my-api", iss="other-issuer")))

@@ -1,5 +1,7 @@
 """Request dependencies: the current user from `Authorization: Bearer`, and the login form."""
 
+from urllib.parse import parse_qs
+
 import msgspec
 from FasterAPI import HTTPException, Request, RequestValidationError
 
@@ -10,6 +12,8 @@ from .token_cache import VerifiedTokenCache
 from .user_store import user_store
 
 MAX_TOKEN_LENGTH = 4096
+URLENCODED = "application/x-www-form-urlencoded"
+FORM_TYPES = (URLENCODED, "multipart/form-data")
 access_tokens = VerifiedTokenCache(decode_access_token)
 
 
@@ -33,8 +37,14 @@ async def get_current_user(request: Request) -> User:
 
 async def read_login_form(request: Request) -> LoginForm:
     """The framework hands a missing form field to the handler as None: validate it here."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in FORM_TYPES:
+        raise _invalid_form(f"Send the form as {' or '.join(FORM_TYPES)}")
     try:
-        form = await request.form()
+        form = await request.form()  # also reads request.body
+        if media_type == URLENCODED:  # the framework decodes these as latin-1; browsers send UTF-8
+            fields = parse_qs(request.body.decode(), keep_blank_values=True, errors="strict")
+            form = {name: values[0] if len(values) == 1 else values for name, values in fields.items()}
         return msgspec.convert(dict(form), LoginForm)
     except msgspec.ValidationError as exc:  # names the field, e.g. "... at `$.password`"
         raise _invalid_form(str(exc)) from None

@@ -7,6 +7,7 @@ from FasterAPI import Faster, HTMLResponse, Response
 from FasterAPI.openapi.generator import generate_openapi
 from FasterAPI.openapi.ui import swagger_ui_html
 
+from .dependencies import FORM_TYPES
 from .models import ErrorDetail, ValidationErrorBody
 
 SCHEME = "OAuth2PasswordBearer"
@@ -30,7 +31,8 @@ BAD_ORIGIN = error("The Origin header names a site that is not allowed")
 def form_body(model: type[msgspec.Struct]) -> dict:
     (_,), components = msgspec.json.schema_components([model])
     schema = components[model.__name__]
-    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}}
+    content = {media_type: {"schema": schema} for media_type in FORM_TYPES}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def add_openapi_routes(app: Faster) -> None:

@@ -91,16 +91,6 @@ def _encode(username: str, kind: str, lifetime_seconds: int, fam: str = "") -> t
     return jwt.encode(payload, settings.secret_key, algorithm=settings.algorithm), claims
 
 
-_REQUIRED = {
-    "require_exp": True,
-    "require_iat": True,
-    "require_sub": True,
-    "require_jti": True,
-    "require_aud": bool(settings.token_audience),
-    "require_iss": bool(settings.token_issuer),
-}
-
-
 def _decode(token: str, kind: str) -> TokenClaims:
     try:
         payload = jwt.decode(
@@ -109,10 +99,18 @@ def _decode(token: str, kind: str) -> TokenClaims:
             algorithms=[settings.algorithm],  # a list, so `none` or another algorithm is refused
             audience=settings.token_audience or None,
             issuer=settings.token_issuer or None,
-            options=_REQUIRED,
+            options={
+                "require_exp": True,
+                "require_iat": True,
+                "require_sub": True,
+                "require_jti": True,
+                "require_aud": bool(settings.token_audience),
+                "require_iss": bool(settings.token_issuer),
+            },
         )
         claims = msgspec.convert(payload, TokenClaims)
-    except (JWTError, msgspec.ValidationError) as exc:
+    # python-jose lets TypeError/OverflowError out for a signed `exp` that is not a number.
+    except (JWTError, msgspec.ValidationError, TypeError, OverflowError) as exc:
         raise InvalidToken(str(exc)) from None
     if claims.type != kind:
         raise InvalidToken(f"expected an {kind} token, got {claims.type!r}")

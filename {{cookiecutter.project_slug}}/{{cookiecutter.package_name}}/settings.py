@@ -5,6 +5,7 @@ Every setting is an upper-case environment variable named like its field (`secre
 """
 
 import os
+from typing import Literal
 
 import msgspec
 from dotenv import load_dotenv
@@ -15,7 +16,7 @@ NEW_KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
 
 class Settings(msgspec.Struct, frozen=True):
     secret_key: str
-    algorithm: str = "HS256"
+    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_expire_minutes: int = {{ cookiecutter.access_token_expire_minutes }}
     refresh_token_expire_days: int = {{ cookiecutter.refresh_token_expire_days }}
     # Optional `aud` / `iss` claims: set them when several services share one key.

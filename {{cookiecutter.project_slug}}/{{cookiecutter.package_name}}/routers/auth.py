@@ -90,13 +90,23 @@ async def issue_tokens(username: str, family: str) -> Response:
 
 
 def read_refresh_cookie(request: Request) -> TokenClaims:
-    token = request.cookies.get(REFRESH_COOKIE)
+    token = cookie_value(request, REFRESH_COOKIE)
     if not token:
         raise refresh_error("Missing refresh token cookie")
     try:
         return decode_refresh_token(token)
     except InvalidToken:
         raise refresh_error("Invalid or expired refresh token") from None
+
+
+def cookie_value(request: Request, name: str) -> str | None:
+    # Not request.cookies: its parser drops every cookie of the header when one of the site's
+    # other cookies is not strict RFC syntax (a space, a bare flag), as browsers do send.
+    for pair in request.headers.get("cookie", "").split(";"):
+        key, _, value = pair.strip().partition("=")
+        if key == name:
+            return value.strip()
+    return None
 
 
 def refresh_error(detail: str) -> HTTPException:

@@ -1,0 +1,467 @@
+"""Every option value, and every pair of values that interact, baked and checked.
+
+Each bake must: leave no Jinja behind, carry the files of the options taken and no trace of the
+others, pass `ruff check` and `ruff format --check`, and pass its own tests (each bake runs a
+shard of its suite, the six shards make the whole suite; BAKE_SUITES=full runs all). The container
+and CI files are parsed and must name the chosen Python version and the right package. Finally,
+`cruft create` / `cruft update` work against a local copy of this template, keep the project's
+own `.env`, and `.cruft.json` holds no secret.
+"""
+
+import fnmatch
+import itertools
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import TEMPLATE_DIR, run
+
+# A covering set: every value of every option, and every pair of values of any two options
+# (test_bakes_cover_every_pair_of_option_values checks this against cookiecutter.json).
+BAKES = [
+    {"python_version": "3.11", "use_docker": "yes", "ci": "github-actions"},
+    {"python_version": "3.11", "use_docker": "no", "ci": "none"},
+    {"python_version": "3.12", "use_docker": "yes", "ci": "none"},
+    {"python_version": "3.12", "use_docker": "no", "ci": "github-actions"},
+    {"python_version": "3.13", "use_docker": "yes", "ci": "github-actions"},
+    {"python_version": "3.13", "use_docker": "no", "ci": "none"},
+]
+OPTIONS = ("python_version", "use_docker", "ci")
+
+
+def bake_id(options: dict[str, str]) -> str:
+    return "-".join(options[name] for name in OPTIONS)
+
+
+BAKE_IDS = [bake_id(options) for options in BAKES]
+DOCKER_BAKES = [bake for bake in BAKE_IDS if "-yes-" in bake]
+CI_BAKES = [bake for bake in BAKE_IDS if bake.endswith("-github-actions")]
+
+JINJA_MARKERS = ("{{", "{%", "{#")
+
+
+class Bake:
+    def __init__(self, options: dict[str, str], path: Path, context: dict[str, str]):
+        self.options = options
+        self.path = path
+        self.package = context["package_name"]
+        self.slug = context["project_slug"]
+        # Listed right after baking, before any tool adds caches.
+        self.files = sorted(p for p in path.rglob("*") if p.is_file())
+
+    def texts(self):
+        for file in self.files:
+            yield file, file.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="module")
+def bakes(cookies_session) -> dict[str, Bake]:
+    baked = {}
+    for options in BAKES:
+        # A distinct name each, so every bake has its own package name.
+        name = f"Svc {options['python_version']} {options['use_docker']} {options['ci']}"
+        result = cookies_session.bake(extra_context={"project_name": name, **options})
+        assert result.exit_code == 0, result.exception
+        baked[bake_id(options)] = Bake(options, Path(result.project_path), result.context)
+    return baked
+
+
+# Each bake's suite collects every test module (so every module imports against that bake's own
+# package) and runs one shard of the tests: test i runs on bake i % 6, so together the six bakes
+# run the whole suite once. The default project's full suite runs in test_bake.py / test_service.py.
+# BAKE_SUITES=full runs every bake's whole suite instead (about six times longer).
+SHARD_PLUGIN = """\
+import os
+
+
+def pytest_collection_modifyitems(config, items):
+    index, count = map(int, os.environ["BAKE_SHARD"].split("/"))
+    keep = [item for number, item in enumerate(items) if number % count == index]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
+"""
+
+
+@pytest.fixture(scope="module")
+def suite_runs(bakes, service_python: Path, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """Each bake's own tests, run by the interpreter that has every runtime dependency, two at
+    a time (the suites are CPU-bound: bcrypt)."""
+    plugin_dir = tmp_path_factory.mktemp("shard-plugin")
+    (plugin_dir / "bake_shard.py").write_text(SHARD_PLUGIN)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "SECRET_KEY"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    full = os.environ.get("BAKE_SUITES") == "full"
+
+    def run_suite(index: int, bake: Bake) -> subprocess.CompletedProcess:
+        command = [service_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        suite_env = dict(env)
+        if not full:
+            command += ["-p", "bake_shard"]
+            suite_env["PYTHONPATH"] = str(plugin_dir)
+            suite_env["BAKE_SHARD"] = f"{index}/{len(bakes)}"
+        return subprocess.run(command, cwd=bake.path, env=suite_env, capture_output=True, text=True, timeout=900)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(run_suite, index, bake) for index, (name, bake) in enumerate(bakes.items())}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def test_bakes_cover_every_pair_of_option_values():
+    choices = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+    for first, second in itertools.combinations(OPTIONS, 2):
+        wanted = set(itertools.product(choices[first], choices[second]))
+        covered = {(bake[first], bake[second]) for bake in BAKES}
+        assert wanted <= covered, f"no bake for {first} x {second}: {sorted(wanted - covered)}"
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_no_leftover_jinja(bakes, name):
+    bake = bakes[name]
+    for file, text in bake.texts():
+        relative = file.relative_to(bake.path)
+        assert not any(marker in str(relative) for marker in JINJA_MARKERS), relative
+        for marker in JINJA_MARKERS:
+            assert marker not in text, f"{relative} still holds {marker!r}"
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_files_of_options_taken_and_only_those(bakes, name):
+    bake = bakes[name]
+    present = {str(file.relative_to(bake.path)) for file in bake.files}
+    docker_files = {"Dockerfile", ".dockerignore"}
+    ci_files = {".github/workflows/ci.yml"}
+    for always in ("Makefile", ".pre-commit-config.yaml", "pyproject.toml", ".env", ".gitignore"):
+        assert always in present
+
+    if bake.options["use_docker"] == "yes":
+        assert docker_files <= present
+    else:
+        assert not docker_files & present
+        for file, text in bake.texts():
+            assert "docker" not in text.lower(), f"{file.name} mentions Docker, not chosen"
+
+    if bake.options["ci"] == "github-actions":
+        assert ci_files <= present
+    else:
+        assert not (bake.path / ".github").exists()
+        for file, text in bake.texts():
+            lowered = text.lower()
+            for mention in (".github", "github actions", "ci.yml"):
+                assert mention not in lowered, f"{file.name} mentions {mention!r}, CI not chosen"
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_ruff_passes(bakes, name):
+    bake = bakes[name]
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=bake.path)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=bake.path)
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_pyproject_requires_the_chosen_python(bakes, name):
+    bake = bakes[name]
+    text = (bake.path / "pyproject.toml").read_text()
+    assert f'requires-python = ">={bake.options["python_version"]}"' in text
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_generated_tests_pass(bakes, suite_runs, service_python, name):
+    bake = bakes[name]
+    # The bake's package, not the default project installed in that venv, is the one imported.
+    found = run(
+        [service_python, "-c", f"import importlib.util; print(importlib.util.find_spec({bake.package!r}).origin)"],
+        cwd=bake.path,
+    )
+    assert Path(found.stdout.strip()).resolve().is_relative_to(bake.path.resolve())
+
+    result = suite_runs[name]
+    assert result.returncode == 0, f"{bake.path.name}: its tests failed\n{result.stdout}\n{result.stderr}"
+    assert re.search(r"\d+ passed", result.stdout)
+
+
+def outcomes(pytest_output: str) -> dict[str, int]:
+    """{"passed": 42, "deselected": 212, ...} from pytest's closing line."""
+    closing = pytest_output.strip().splitlines()[-1]
+    return {word: int(number) for number, word in re.findall(r"(\d+) ([a-z]+)", closing.split(" in ")[0])}
+
+
+def test_the_bakes_together_ran_the_whole_generated_suite(bakes, suite_runs):
+    counts = [outcomes(run.stdout) for run in suite_runs.values()]
+    tests = ("passed", "failed", "skipped", "xfailed", "xpassed", "error", "errors")
+    ran = [sum(n for word, n in found.items() if word in tests) for found in counts]
+    totals = {r + found.get("deselected", 0) for r, found in zip(ran, counts, strict=True)}
+    assert len(totals) == 1, f"the bakes collected different suites: {totals}"
+    if os.environ.get("BAKE_SUITES") != "full":
+        assert sum(ran) == totals.pop(), "the shards do not add up to the whole suite"
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_pre_commit_config_is_valid_and_the_bake_passes_the_key_detector(bakes, name):
+    bake = bakes[name]
+    run([sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"], cwd=bake.path)
+    config = yaml.safe_load((bake.path / ".pre-commit-config.yaml").read_text())
+    hook_ids = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff-check", "ruff-format", "detect-private-key"} <= hook_ids
+    run([sys.executable, "-m", "pre_commit_hooks.detect_private_key", *bake.files], cwd=bake.path)
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_makefile_targets(bakes, name):
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    bake = bakes[name]
+    # -n prints each command without running it; "help" lists the documented targets.
+    plan = run(["make", "-n", "install", "run", "test", "lint", "format"], cwd=bake.path).stdout
+    assert '.venv/bin/python -m pip install -e ".[dev]"' in plan
+    assert f".venv/bin/python -m {bake.package}\n" in plan
+    assert ".venv/bin/python -m pytest" in plan
+    assert ".venv/bin/ruff check ." in plan
+    assert ".venv/bin/ruff format --check ." in plan
+    targets = run(["make", "help"], cwd=bake.path).stdout
+    assert ("docker-build" in targets) == (bake.options["use_docker"] == "yes")
+
+
+# ---- Dockerfile ---------------------------------------------------------------------------------
+
+
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
+    instructions, pending = [], ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line, pending = pending + line, ""
+        keyword, _, arguments = line.partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def substitute(arguments: str, args: dict[str, str]) -> str:
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), arguments)
+
+
+def dockerignored(path: str, patterns: list[str]) -> bool:
+    """Docker's rule, simplified: the last pattern matching the path or a parent folder wins."""
+    candidates = [path] + [str(parent) for parent in Path(path).parents if str(parent) != "."]
+    ignored = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        pattern = pattern.lstrip("!").rstrip("/")
+        variants = [pattern, pattern[3:]] if pattern.startswith("**/") else [pattern]
+        if any(fnmatch.fnmatchcase(candidate, variant) for candidate in candidates for variant in variants):
+            ignored = not negated
+    return ignored
+
+
+@pytest.mark.parametrize("name", DOCKER_BAKES)
+def test_dockerfile(bakes, name):
+    bake = bakes[name]
+    version = bake.options["python_version"]
+    instructions = dockerfile_instructions((bake.path / "Dockerfile").read_text())
+
+    args = {}
+    for keyword, arguments in instructions:
+        if keyword == "ARG" and "=" in arguments:
+            key, value = arguments.split("=", 1)
+            args[key] = value
+    stages = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
+    assert len(stages) >= 2, "not a multi-stage build"
+    for index in stages:
+        image = substitute(instructions[index][1], args).split()[0]
+        assert image == f"python:{version}-slim", image
+    final = instructions[stages[-1] :]
+
+    final_keywords = [keyword for keyword, _ in final]
+    assert any(keyword == "COPY" and "--from=" in arguments for keyword, arguments in final)
+    users = [arguments for keyword, arguments in final if keyword == "USER"]
+    assert users, "the image runs as root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert "HEALTHCHECK" in final_keywords
+    healthcheck = next(arguments for keyword, arguments in final if keyword == "HEALTHCHECK")
+    assert "/health" in healthcheck
+    assert "python" in healthcheck
+    assert "curl" not in healthcheck, "slim images have no curl"
+    env = " ".join(arguments for keyword, arguments in final if keyword == "ENV")
+    assert "HOST=0.0.0.0" in env
+
+    cmd = json.loads(next(arguments for keyword, arguments in final if keyword == "CMD"))
+    assert cmd == ["python", "-m", bake.package]
+
+    # Secrets never enter the image: nothing sets SECRET_KEY, nothing copies .env.
+    for keyword, arguments in instructions:
+        if keyword in {"ENV", "ARG"}:
+            assert "SECRET_KEY" not in arguments
+        if keyword in {"COPY", "ADD"}:
+            assert ".env" not in arguments
+
+    # Everything copied from the build context exists in the bake and is not dockerignored.
+    patterns = [
+        line.strip()
+        for line in (bake.path / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    copied = []
+    for keyword, arguments in instructions:
+        if keyword == "COPY" and "--from=" not in arguments:
+            *sources, _ = shlex.split(arguments)
+            copied += [source.rstrip("/") for source in sources if not source.startswith("--")]
+    assert bake.package in copied
+    for source in copied:
+        assert (bake.path / source).exists(), f"COPY {source}: no such file in the project"
+        files = (
+            [source]
+            if (bake.path / source).is_file()
+            else [str(f.relative_to(bake.path)) for f in (bake.path / source).rglob("*.py")]
+        )
+        for file in files:
+            assert not dockerignored(file, patterns), f"{file} is copied but .dockerignore leaves it out"
+
+    for secret_or_junk in (
+        ".env",
+        ".venv/bin/python",
+        f"{bake.package}/__pycache__/main.cpython-311.pyc",
+        ".git/config",
+    ):
+        assert dockerignored(secret_or_junk, patterns), f"{secret_or_junk} would reach the build context"
+
+
+# ---- GitHub Actions workflow ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CI_BAKES)
+def test_ci_workflow(bakes, name):
+    bake = bakes[name]
+    version = bake.options["python_version"]
+    text = (bake.path / ".github" / "workflows" / "ci.yml").read_text()
+    assert "${{" not in text
+    workflow = yaml.safe_load(text)
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert {"push", "pull_request"} <= set(triggers)
+
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    setups = [step for step in steps if step.get("uses", "").startswith("actions/setup-python@")]
+    assert setups, "no actions/setup-python step"
+    assert {str(step["with"]["python-version"]) for step in setups} == {version}
+
+    commands = "\n".join(step.get("run", "") for step in steps)
+    assert "ruff check" in commands
+    assert "ruff format --check" in commands
+    assert "python -m pytest" in commands
+    assert f"python -m {bake.package}" in commands, "CI never starts the service"
+
+    if bake.options["use_docker"] == "yes":
+        assert "docker" in workflow["jobs"]
+        assert f"docker build -t {bake.slug}" in commands
+    else:
+        assert "docker" not in workflow["jobs"]
+
+
+# ---- cruft ---------------------------------------------------------------------------------------
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+
+
+def git(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return run(["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args], cwd=cwd, env=GIT_IDENTITY)
+
+
+def cruft(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    if check:
+        return run([sys.executable, "-m", "cruft", *args], cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "cruft", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture
+def template_repo(tmp_path) -> Path:
+    """This template as it is on disk (committed or not) in a git repository of its own."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=TEMPLATE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    repo = tmp_path / "template"
+    for name in filter(None, listed.split("\0")):
+        source = TEMPLATE_DIR / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    git("init", "-q", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "template v1", cwd=repo)
+    return repo
+
+
+def test_cruft_create_then_update(template_repo, tmp_path):
+    out = tmp_path / "projects"
+    cruft(
+        "create",
+        template_repo,
+        "--no-input",
+        "--output-dir",
+        out,
+        "--extra-context",
+        '{"project_name": "Kept Up"}',
+        cwd=tmp_path,
+    )
+    project = out / "kept-up"
+    env_before = (project / ".env").read_bytes()
+    secret_key = re.search(rb"^SECRET_KEY=(.+)$", env_before, re.MULTILINE).group(1).decode()
+
+    cruft_json = (project / ".cruft.json").read_text()
+    state = json.loads(cruft_json)
+    assert state["template"] and state["commit"]
+    assert secret_key not in cruft_json
+    assert "SECRET_KEY" not in cruft_json
+
+    git("init", "-q", cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "generated", cwd=project)
+    assert not git("ls-files", ".env", cwd=project).stdout, ".env was committed"
+    cruft("check", cwd=project)
+    # The project's own .env differs from any fresh render's; cruft must not count it as drift.
+    diff = cruft("diff", "--exit-code", cwd=project, check=False)
+    assert diff.returncode == 0, f"a fresh project differs from its template:\n{diff.stdout}{diff.stderr}"
+
+    # The template moves on: the project is out of date until `cruft update`.
+    gitignore = template_repo / "{{cookiecutter.project_slug}}" / ".gitignore"
+    gitignore.write_text(gitignore.read_text() + "*.log\n")
+    git("commit", "-q", "-am", "template v2", cwd=template_repo)
+    assert cruft("check", cwd=project, check=False).returncode != 0
+
+    cruft("update", "--skip-apply-ask", cwd=project)
+    assert "*.log" in (project / ".gitignore").read_text()
+    assert (project / ".env").read_bytes() == env_before, "cruft update changed the project's .env"
+    assert not list(project.rglob("*.rej")), "cruft update left rejected hunks"
+    cruft("check", cwd=project)
+    assert secret_key not in (project / ".cruft.json").read_text()
+
+    # A changed answer goes through the same path: dropping Docker removes its files.
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "template v2 applied", cwd=project)
+    cruft("update", "--skip-apply-ask", "--variables-to-update", '{"use_docker": "no"}', cwd=project)
+    assert not (project / "Dockerfile").exists()
+    assert not (project / ".dockerignore").exists()
+    assert "docker" not in (project / "Makefile").read_text().lower()
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["use_docker"] == "no"
+    assert (project / ".env").read_bytes() == env_before
+    assert not list(project.rglob("*.rej"))
