@@ -1,10 +1,14 @@
 """Finishes a generated project: writes its secret key into .env and removes the files of
 options not taken. Standard library only: cookiecutter installs nothing for hooks."""
 
+import json
 import os
 import secrets
 import shutil
 from pathlib import Path
+
+# Rendered by cookiecutter before the hook runs (see pre_gen_project.py).
+ANSWERS = r"""{{ cookiecutter | tojson }}"""
 
 ENV_TEMPLATE = """\
 # Written by the template when this project was generated. Never commit this file.
@@ -59,7 +63,8 @@ def ensure_env_file(project_dir: Path) -> bool:
 def main() -> None:
     project_dir = Path.cwd()
     wrote_env = ensure_env_file(project_dir)
-    remove_unused_files(project_dir, use_docker={{ cookiecutter.use_docker | tojson }}, ci={{ cookiecutter.ci | tojson }})
+    answers = json.loads(ANSWERS)
+    remove_unused_files(project_dir, use_docker=answers["use_docker"], ci=answers["ci"])
     if wrote_env:
         print(f"Created {project_dir.name}/ with a fresh SECRET_KEY in .env (git-ignored).")
     else:

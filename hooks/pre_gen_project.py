@@ -1,10 +1,14 @@
 """Checks the answers before anything is written; a failure here makes cookiecutter stop and
 remove the half-made project. Standard library only: cookiecutter installs nothing for hooks."""
 
+import json
 import keyword
 import re
 import sys
 
+# cookiecutter renders this file before running it: the answers arrive as JSON, so quotes or
+# backslashes in them cannot break the script (and the unrendered file stays importable).
+ANSWERS = r"""{{ cookiecutter | tojson }}"""
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -44,12 +48,7 @@ def problems(answers: dict[str, str]) -> list[str]:
 
 
 def main() -> None:
-    answers = {
-        "project_slug": {{ cookiecutter.project_slug | tojson }},
-        "package_name": {{ cookiecutter.package_name | tojson }},
-        "access_token_expire_minutes": {{ cookiecutter.access_token_expire_minutes | tojson }},
-        "refresh_token_expire_days": {{ cookiecutter.refresh_token_expire_days | tojson }},
-    }
+    answers = json.loads(ANSWERS)
     found = problems(answers)
     for problem in found:
         print(f"ERROR: {problem}", file=sys.stderr)
