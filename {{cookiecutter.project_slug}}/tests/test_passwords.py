@@ -57,6 +57,8 @@ def test_hashing_runs_in_a_pool_sized_to_this_process_cpus(monkeypatch):
     monkeypatch.setattr(security, "verify_password", spy)
     assert not asyncio.run(security.verify_password_in_thread("x", None))
     assert threads[0].name.startswith("password-hashing")
+    # Lower priority than the event loop, so a burst of logins cannot starve other requests.
+    assert os.getpriority(os.PRIO_PROCESS, threads[0].native_id) == security.HASHING_NICENESS
     assert security._hashing_threads._max_workers == len(os.sched_getaffinity(0))
 
 
