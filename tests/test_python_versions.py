@@ -1,0 +1,41 @@
+"""A project baked for each newer Python choice, installed and tested on that very Python
+(the other template tests run the generated code on the interpreter running them)."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import TEMPLATE_DIR, run
+
+PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
+NEWER_VERSIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["python_version"][1:]
+
+
+def interpreter(version: str) -> str | None:
+    """`pythonX.Y` on PATH or installed by pyenv, if it really runs (a pyenv shim exists even
+    for versions that are not the active one)."""
+    candidates = [shutil.which(f"python{version}"), *sorted(PYENV_VERSIONS.glob(f"{version}.*/bin/python"))]
+    for path in filter(None, candidates):
+        if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
+            return str(path)
+    return None
+
+
+@pytest.mark.parametrize("version", NEWER_VERSIONS)
+def test_a_bake_installs_and_passes_its_tests_on_its_python(cookies, tmp_path, version):
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"python{version} is not installed here")
+    result = cookies.bake(extra_context={"python_version": version})
+    assert result.exit_code == 0, result.exception
+    env_dir = tmp_path / "venv"
+    run([python, "-m", "venv", env_dir], cwd=tmp_path)
+    venv_python = env_dir / "bin" / "python"
+    run([venv_python, "-m", "pip", "install", "--quiet", "-e", ".[dev]"], cwd=result.project_path)
+    assert run([venv_python, "-c", "import sys; print(sys.version)"], cwd=tmp_path).stdout.startswith(version)
+    tests = run([venv_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=result.project_path)
+    assert " passed" in tests.stdout
+    assert "failed" not in tests.stdout
