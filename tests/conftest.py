@@ -2,10 +2,11 @@
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
+import sys
 import time
-import venv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,15 +27,23 @@ def default_project(cookies_session) -> Path:
 @pytest.fixture(scope="session")
 def service_python(default_project: Path, tmp_path_factory) -> Path:
     """A fresh virtual environment with the default project installed as its README says."""
-    env_dir = tmp_path_factory.mktemp("service-venv")
-    venv.create(env_dir, with_pip=True)
+    return install_project(Path(sys.executable), default_project, tmp_path_factory.mktemp("service-venv"))
+
+
+def install_project(base_python: Path, project_dir: Path, env_dir: Path) -> Path:
+    """Make a venv at env_dir with base_python, `pip install -e ".[dev]"` the project into it;
+    return the venv's python."""
+    run([base_python, "-m", "venv", env_dir], cwd=project_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"],
-        cwd=default_project,
-        check=True,
-    )
+    run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"], cwd=project_dir)
     return python
+
+
+def run_project_tests(python: Path, project_dir: Path) -> None:
+    """Run a baked project's own test suite with python; fail unless it passes."""
+    result = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project_dir)
+    assert re.search(r"\d+ passed", result.stdout)
+    assert "failed" not in result.stdout
 
 
 def free_port() -> int:

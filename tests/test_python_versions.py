@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEMPLATE_DIR, run
+from .conftest import TEMPLATE_DIR, install_project, run, run_project_tests
 
 PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
 NEWER_VERSIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["python_version"][1:]
@@ -31,11 +31,6 @@ def test_a_bake_installs_and_passes_its_tests_on_its_python(cookies, tmp_path, v
         pytest.skip(f"python{version} is not installed here")
     result = cookies.bake(extra_context={"python_version": version})
     assert result.exit_code == 0, result.exception
-    env_dir = tmp_path / "venv"
-    run([python, "-m", "venv", env_dir], cwd=tmp_path)
-    venv_python = env_dir / "bin" / "python"
-    run([venv_python, "-m", "pip", "install", "--quiet", "-e", ".[dev]"], cwd=result.project_path)
+    venv_python = install_project(Path(python), result.project_path, tmp_path / "venv")
     assert run([venv_python, "-c", "import sys; print(sys.version)"], cwd=tmp_path).stdout.startswith(version)
-    tests = run([venv_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=result.project_path)
-    assert " passed" in tests.stdout
-    assert "failed" not in tests.stdout
+    run_project_tests(venv_python, result.project_path)

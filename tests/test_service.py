@@ -6,7 +6,7 @@ import subprocess
 import httpx
 import pytest
 
-from .conftest import free_port, run, serve, uvicorn_command
+from .conftest import free_port, run_project_tests, serve, uvicorn_command
 
 CREDENTIALS_ERROR = {"detail": "Could not validate credentials"}
 
@@ -118,6 +118,4 @@ def test_python_m_package_serves(service_python, default_project):
 
 
 def test_the_generated_test_suite_passes(service_python, default_project):
-    result = run([service_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=default_project)
-    assert re.search(r"\d+ passed", result.stdout)
-    assert "failed" not in result.stdout
+    run_project_tests(service_python, default_project)
