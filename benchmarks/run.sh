@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of issue 5: the baked service against its own /health and against a FastAPI peer.
 # Usage (as root, from anywhere): bash benchmarks/run.sh
-# Optional: ROUNDS=5 SECONDS_PER_RUN=4 (defaults). Installs and bakes into benchmarks/.work/ (git-ignored).
+# Optional: ROUNDS=4 SECONDS_PER_RUN=2 (defaults), SERVERS="uvicorn granian" (default; either alone works).
+# Installs and bakes into benchmarks/.work/ (git-ignored).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,21 +16,24 @@ quietly() {  # run a command, show its output only if it fails
     "$@" >>"$log" 2>&1 || { tail -40 "$log"; echo "failed: $*" >&2; exit 1; }
 }
 
-if ! command -v wrk >/dev/null; then
-    echo "== installing wrk with apt-get"
+missing=""
+command -v wrk >/dev/null || missing="$missing wrk"
+command -v valgrind >/dev/null || missing="$missing valgrind"  # counts instructions per request
+if [ -n "$missing" ]; then
+    echo "== installing$missing with apt-get"
     quietly apt-get update
-    quietly apt-get install -y wrk
+    quietly apt-get install -y $missing
 fi
 
 echo "== venv and packages in $venv"
 [ -x "$venv/bin/python" ] || quietly python3 -m venv "$venv"
 quietly "$venv/bin/pip" install cookiecutter fastapi "uvicorn[standard]" "python-jose[cryptography]>=3.5.0" \
-    "libpass>=1.9.3" "bcrypt>=4.1" python-multipart
+    "libpass>=1.9.3" "bcrypt>=4.1" python-multipart "granian>=2.8"
 
 echo "== baking the template with its defaults"
 rm -rf "$work/baked"
 quietly "$venv/bin/cookiecutter" "$(dirname "$here")" --no-input -o "$work/baked"
 quietly "$venv/bin/pip" install -e "$work/baked/my-service"
 
-echo "== measuring (about 2.5 minutes)"
-exec timeout --foreground 600 "$venv/bin/python" "$here/bench.py" "$work/baked/my-service" "$here/fastapi_peer"
+echo "== measuring (about 4 minutes per server: uvicorn, then granian; then 2 minutes of callgrind)"
+exec timeout --foreground 2400 "$venv/bin/python" "$here/bench.py" "$work/baked/my-service" "$here/fastapi_peer"
