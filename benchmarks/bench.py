@@ -1,10 +1,11 @@
 """Serves the baked service and the FastAPI peer (one worker each, pinned to CPU 0), drives
 them with wrk pinned to CPU 1, and prints req/s and the three ratios of issue 5, once per server
-(uvicorn, the template's, then granian), with control apps that show each ratio's ceiling.
+(uvicorn, the template's, then granian), with control apps that show each ratio's ceiling; then
+counts with callgrind the instructions one request costs each app, a figure that does not move.
 
 Run it through run.sh, which builds the venv and bakes the template. Each round measures every
-case once, in a rotating order, so slow phases of a noisy machine hit all cases alike; the
-ratios are taken within each round and the table shows their median over the rounds.
+ratio A-B-B-A, in a rotating order, so slow phases of a noisy machine hit both sides alike; the
+tables show the median of the per-round ratios and their spread.
 """
 
 import http.client
@@ -222,7 +223,8 @@ def machine() -> str:
 
 
 def measure(server: str, service_dir: str, peer_dir: str) -> dict:
-    """Serves the four apps with `server`, runs ROUNDS rounds of every case; name -> results."""
+    """Serves the four apps with `server` and runs ROUNDS rounds: every req/s measured, per case,
+    and every ratio, per comparison."""
     here = os.path.dirname(os.path.abspath(__file__))
     servers = []
     try:
@@ -253,9 +255,9 @@ def measure(server: str, service_dir: str, peer_dir: str) -> dict:
         for name, run in cases.items():
             if name != "login":
                 run()  # warm-up (full length: short runs on this machine came out uneven)
-        runs = {name: [] for name in cases}  # name -> every (req/s, CPU us/req, ...) measured
-        ratios = {label: [] for label, *_ in TARGETS + CEILINGS}  # label -> one ratio per round
         comparisons = TARGETS + CEILINGS
+        runs = {name: [] for name in cases}  # name -> every (req/s, CPU us/req, ...) measured
+        ratios = {label: [] for label, *_ in comparisons}  # label -> one ratio per round
         for round_number in range(ROUNDS):
             shift = round_number % len(comparisons)
             for label, top, bottom, _ in comparisons[shift:] + comparisons[:shift]:
