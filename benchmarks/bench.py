@@ -8,7 +8,9 @@ ratio A-B-B-A, in a rotating order, so slow phases of a noisy machine hit both s
 tables show the median of the per-round ratios and their spread.
 """
 
+import asyncio
 import http.client
+import importlib
 import json
 import os
 import platform
@@ -94,7 +96,8 @@ def start_server(server: str, app: str, cwd: str, port: int) -> subprocess.Popen
 
 def stop(processes: list[subprocess.Popen]) -> None:
     for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)  # granian's worker too
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # granian's worker too
     for process in processes:
         try:
             process.wait(timeout=10)
@@ -102,13 +105,13 @@ def stop(processes: list[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def wrk(port: int, path: str, token: str, seconds: int = SECONDS) -> tuple[float, float]:
+def wrk(port: int, path: str, token: str) -> tuple[float, float]:
     """req/s, and the server's CPU microseconds per request (robust to other load on CPU 0)."""
-    command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", f"http://{HOST}:{port}{path}"]
+    command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", f"http://{HOST}:{port}{path}"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     cpu_before = cpu_seconds(SERVER_PIDS[port])
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    out = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS + 30, check=True).stdout
     cpu = cpu_seconds(SERVER_PIDS[port]) - cpu_before
     if "Non-2xx" in out:
         sys.exit(f"wrk got error answers from {path}:\n{out}")
@@ -121,9 +124,6 @@ def wrk(port: int, path: str, token: str, seconds: int = SECONDS) -> tuple[float
 def app_run(app_path: str, path: str, token: str, calls: str) -> None:
     """`bench.py app-run MODULE:APP PATH TOKEN CALLS`: calls the ASGI app directly CALLS times with
     one GET (no server, no network), for valgrind to count the instructions of."""
-    import asyncio
-    import importlib
-
     sys.path.insert(0, os.getcwd())
     module, _, name = app_path.partition(":")
     app = getattr(importlib.import_module(module), name)
