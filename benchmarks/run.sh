@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark of issue 5: the baked service against its own /health and against a FastAPI peer.
-# Usage (as root, from anywhere): bash benchmarks/run.sh
-# Optional: ROUNDS=4 SECONDS_PER_RUN=2 (defaults), SERVERS="uvicorn granian" (default; either alone works).
+# Benchmarks of the baked service against its own /health and against a FastAPI peer.
+# Usage (as root, from anywhere):
+#   bash benchmarks/run.sh            the default bake (fake DB), uvicorn and granian (bench.py)
+#   bash benchmarks/run.sh database   the PostgreSQL bake and the FastAPI + PostgreSQL peer (database.py)
+# Optional: ROUNDS=4 SECONDS_PER_RUN=2 (defaults), SERVERS="uvicorn granian" (default; either alone works),
+# TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres; a database is made and dropped).
 # Installs and bakes into benchmarks/.work/ (git-ignored).
 set -euo pipefail
 
@@ -28,7 +31,17 @@ fi
 echo "== venv and packages in $venv"
 [ -x "$venv/bin/python" ] || quietly python3 -m venv "$venv"
 quietly "$venv/bin/pip" install cookiecutter fastapi "uvicorn[standard]" "python-jose[cryptography]>=3.5.0" \
-    "libpass>=1.9.3" "bcrypt>=4.1" python-multipart "granian>=2.8"
+    "libpass>=1.9.3" "bcrypt>=4.1" python-multipart "granian>=2.8" sqlalchemy "psycopg[binary]"
+
+if [ "${1:-}" = database ]; then
+    echo "== baking the template with database=postgresql"
+    rm -rf "$work/baked-postgresql"
+    quietly "$venv/bin/cookiecutter" "$(dirname "$here")" --no-input -o "$work/baked-postgresql" database=postgresql
+    quietly "$venv/bin/pip" install -e "$work/baked-postgresql/my-service"
+    echo "== measuring (about 3 minutes)"
+    cd "$here"
+    exec timeout --foreground 1200 "$venv/bin/python" "$here/database.py" "$work/baked-postgresql/my-service" "$here/fastapi_peer"
+fi
 
 echo "== baking the template with its defaults"
 rm -rf "$work/baked"

@@ -1,5 +1,6 @@
-"""Finishes a generated project: writes its secret key into .env and removes the files of
-options not taken. Standard library only: cookiecutter installs nothing for hooks."""
+"""Finishes a generated project: puts the chosen database backend's files in place, writes the
+secrets into .env and removes the files of options not taken. Standard library only: cookiecutter
+installs nothing for hooks."""
 
 import json
 import os
@@ -18,8 +19,22 @@ SECRET_KEY={secret_key}
 COOKIE_SECURE=false
 """
 
+POSTGRES_ENV_TEMPLATE = """\
+# The PostgreSQL role and database: compose.yaml creates them with this password, and the
+# service connects with DATABASE_URL (127.0.0.1 here; compose.yaml points it at its `db`).
+POSTGRES_USER={name}
+POSTGRES_PASSWORD={password}
+POSTGRES_DB={name}
+DATABASE_URL=postgresql+asyncpg://{name}:{password}@127.0.0.1:5432/{name}
+"""
+
+# The files of every backend sit under _backends/<backend>/ as they should land in the project;
+# the one chosen is moved into place. SQLite and PostgreSQL share the SQL backend.
+BACKENDS_DIR = "_backends"
+BACKEND_OF_DATABASE = {"fake": "fake", "sqlite": "sql", "postgresql": "sql"}
+
 OPTIONAL_FILES = {
-    "use_docker": ["Dockerfile", ".dockerignore"],
+    "use_docker": ["Dockerfile", ".dockerignore", "compose.yaml"],
     "ci": [".github"],
 }
 
@@ -28,13 +43,41 @@ def new_secret_key() -> str:
     return secrets.token_urlsafe(64)  # 512 random bits; HS256 needs at least 256
 
 
-def write_env_file(project_dir: Path, secret_key: str) -> Path:
+def env_text(secret_key: str, database: str, package_name: str) -> str:
+    text = ENV_TEMPLATE.format(secret_key=secret_key)
+    if database == "postgresql":
+        # URL-safe characters only, so the password needs no escaping inside DATABASE_URL.
+        text += POSTGRES_ENV_TEMPLATE.format(name=package_name, password=secrets.token_urlsafe(24))
+    return text
+
+
+def write_env_file(project_dir: Path, text: str) -> Path:
     env_path = project_dir / ".env"
-    # Created with mode 0600 from the start, so the key is never readable by others.
+    # Created with mode 0600 from the start, so the secrets are never readable by others.
     fd = os.open(env_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as env_file:
-        env_file.write(ENV_TEMPLATE.format(secret_key=secret_key))
+        env_file.write(text)
     return env_path
+
+
+def ensure_env_file(project_dir: Path, database: str, package_name: str) -> bool:
+    """Writes .env with new secrets unless one is there already (a re-render with
+    `cookiecutter --overwrite-if-exists` must keep the project's key). True if it wrote one."""
+    if (project_dir / ".env").exists():
+        return False
+    write_env_file(project_dir, env_text(new_secret_key(), database, package_name))
+    return True
+
+
+def install_backend(project_dir: Path, database: str) -> None:
+    """Moves the files of the database's backend into the project and drops every backend folder."""
+    source = project_dir / BACKENDS_DIR / BACKEND_OF_DATABASE[database]
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            target = project_dir / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(target)
+    shutil.rmtree(project_dir / BACKENDS_DIR)
 
 
 def remove_unused_files(project_dir: Path, use_docker: str, ci: str) -> None:
@@ -51,24 +94,16 @@ def remove_unused_files(project_dir: Path, use_docker: str, ci: str) -> None:
             path.unlink()
 
 
-def ensure_env_file(project_dir: Path) -> bool:
-    """Writes .env with a new key unless one is there already (a re-render with
-    `cookiecutter --overwrite-if-exists` must keep the project's key). True if it wrote one."""
-    if (project_dir / ".env").exists():
-        return False
-    write_env_file(project_dir, new_secret_key())
-    return True
-
-
 def main() -> None:
     project_dir = Path.cwd()
-    wrote_env = ensure_env_file(project_dir)
     answers = json.loads(ANSWERS)
+    install_backend(project_dir, answers["database"])
+    wrote_env = ensure_env_file(project_dir, answers["database"], answers["package_name"])
     remove_unused_files(project_dir, use_docker=answers["use_docker"], ci=answers["ci"])
     if wrote_env:
-        print(f"Created {project_dir.name}/ with a fresh SECRET_KEY in .env (git-ignored).")
+        print(f"Created {project_dir.name}/ with fresh secrets in .env (git-ignored).")
     else:
-        print(f"Rendered {project_dir.name}/ again; kept its existing .env and SECRET_KEY.")
+        print(f"Rendered {project_dir.name}/ again; kept its existing .env and its secrets.")
     print(f"Next: cd {project_dir.name} && see README.md (make run serves it on http://127.0.0.1:8000).")
 
 

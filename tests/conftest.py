@@ -30,18 +30,43 @@ def service_python(default_project: Path, tmp_path_factory) -> Path:
     return install_project(Path(sys.executable), default_project, tmp_path_factory.mktemp("service-venv"))
 
 
+# The SQL backends' bakes: package names lite_service and pg_service.
+SQL_BAKES = {"sqlite": "Lite Service", "postgresql": "Pg Service"}
+
+
+@pytest.fixture(scope="session")
+def sql_projects(cookies_session) -> dict[str, Path]:
+    """The template baked with each SQL answer of `database` (the other answers their defaults)."""
+    projects = {}
+    for database, name in SQL_BAKES.items():
+        result = cookies_session.bake(extra_context={"database": database, "project_name": name})
+        assert result.exit_code == 0, result.exception
+        projects[database] = Path(result.project_path)
+    return projects
+
+
+@pytest.fixture(scope="session")
+def sql_python(sql_projects: dict[str, Path], tmp_path_factory) -> Path:
+    """One virtual environment with both SQL bakes installed as their READMEs say."""
+    env_dir = tmp_path_factory.mktemp("sql-venv")
+    for project in sql_projects.values():
+        python = install_project(Path(sys.executable), project, env_dir)
+    return python
+
+
 def install_project(base_python: Path, project_dir: Path, env_dir: Path) -> Path:
-    """Make a venv at env_dir with base_python, `pip install -e ".[dev]"` the project into it;
-    return the venv's python."""
-    run([base_python, "-m", "venv", env_dir], cwd=project_dir)
+    """Make a venv at env_dir with base_python (unless there is one), `pip install -e ".[dev]"`
+    the project into it; return the venv's python."""
     python = env_dir / "bin" / "python"
+    if not python.exists():
+        run([base_python, "-m", "venv", env_dir], cwd=project_dir)
     run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"], cwd=project_dir)
     return python
 
 
-def run_project_tests(python: Path, project_dir: Path) -> None:
+def run_project_tests(python: Path, project_dir: Path, env: dict[str, str] | None = None) -> None:
     """Run a baked project's own test suite with python; fail unless it passes."""
-    result = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project_dir)
+    result = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project_dir, env=env)
     assert re.search(r"\d+ passed", result.stdout)
     assert "failed" not in result.stdout
 
@@ -89,16 +114,24 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, log_path: Path,
     pytest.fail(f"the service did not answer /health within {timeout}s:\n{log_path.read_text()}")
 
 
-def run(args: list, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run a command, failing the test with its output if it fails."""
+def run(
+    args: list,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    stdin: str = "",
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its output if it fails (unless check is false)."""
     result = subprocess.run(
         [str(arg) for arg in args],
         cwd=cwd,
+        input=stdin,
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
         timeout=timeout,
     )
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

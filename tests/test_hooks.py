@@ -44,25 +44,73 @@ def test_secret_keys_are_long_and_fresh():
 
 
 def test_env_file_is_private_and_never_overwritten(tmp_path):
-    env_path = post_gen_project.write_env_file(tmp_path, "the-key")
+    env_path = post_gen_project.write_env_file(tmp_path, "SECRET_KEY=the-key\n")
     assert "SECRET_KEY=the-key\n" in env_path.read_text()
     assert stat.S_IMODE(env_path.stat().st_mode) == 0o600
     with pytest.raises(FileExistsError):
-        post_gen_project.write_env_file(tmp_path, "another-key")
+        post_gen_project.write_env_file(tmp_path, "SECRET_KEY=another-key\n")
     assert "SECRET_KEY=the-key\n" in env_path.read_text()
+
+
+@pytest.mark.parametrize("database", ["fake", "sqlite"])
+def test_env_holds_no_database_secrets_without_a_database_server(database):
+    text = post_gen_project.env_text("the-key", database, "billing_gateway")
+    assert "SECRET_KEY=the-key\n" in text
+    assert "POSTGRES" not in text
+    assert "DATABASE_URL" not in text
+
+
+def test_env_gives_postgresql_a_fresh_password_in_its_url():
+    texts = [post_gen_project.env_text("the-key", "postgresql", "billing_gateway") for _ in range(2)]
+    values = [
+        dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+        for text in texts
+    ]
+    first, second = values
+    assert first["POSTGRES_PASSWORD"] != second["POSTGRES_PASSWORD"]
+    assert len(first["POSTGRES_PASSWORD"]) >= 32
+    assert first["POSTGRES_USER"] == first["POSTGRES_DB"] == "billing_gateway"
+    password = first["POSTGRES_PASSWORD"]
+    assert first["DATABASE_URL"] == f"postgresql+asyncpg://billing_gateway:{password}@127.0.0.1:5432/billing_gateway"
+
+
+def backend_tree(project) -> None:
+    """A project as cookiecutter renders it, before the hook: the backends side by side."""
+    for backend in ("fake", "sql"):
+        package = project / "_backends" / backend / "pkg"
+        package.mkdir(parents=True)
+        (package / "user_store.py").write_text(f"# {backend}\n")
+        (project / "_backends" / backend / "tests").mkdir()
+        (project / "_backends" / backend / "tests" / f"test_{backend}.py").write_text("")
+    (project / "_backends" / "sql" / "pkg" / "tables.py").write_text("")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "main.py").write_text("")
+    (project / "tests").mkdir()
+
+
+@pytest.mark.parametrize(("database", "backend"), [("fake", "fake"), ("sqlite", "sql"), ("postgresql", "sql")])
+def test_the_chosen_backend_moves_into_place_and_no_other(tmp_path, database, backend):
+    backend_tree(tmp_path)
+    post_gen_project.install_backend(tmp_path, database)
+    assert not (tmp_path / "_backends").exists()
+    assert (tmp_path / "pkg" / "user_store.py").read_text() == f"# {backend}\n"
+    assert (tmp_path / "pkg" / "main.py").exists()
+    assert (tmp_path / "pkg" / "tables.py").exists() == (backend == "sql")
+    assert sorted(path.name for path in (tmp_path / "tests").iterdir()) == [f"test_{backend}.py"]
 
 
 @pytest.mark.parametrize(
     ("use_docker", "ci", "kept", "removed"),
     [
-        ("yes", "github-actions", {"Dockerfile", ".dockerignore", ".github"}, set()),
-        ("no", "none", set(), {"Dockerfile", ".dockerignore", ".github"}),
-        ("no", "github-actions", {".github"}, {"Dockerfile", ".dockerignore"}),
+        ("yes", "github-actions", {"Dockerfile", ".dockerignore", "compose.yaml", ".github"}, set()),
+        ("no", "none", set(), {"Dockerfile", ".dockerignore", "compose.yaml", ".github"}),
+        ("no", "github-actions", {".github"}, {"Dockerfile", ".dockerignore", "compose.yaml"}),
     ],
 )
 def test_files_of_options_not_taken_are_removed(tmp_path, use_docker, ci, kept, removed):
     (tmp_path / "Dockerfile").write_text("FROM python\n")
     (tmp_path / ".dockerignore").write_text(".env\n")
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     post_gen_project.remove_unused_files(tmp_path, use_docker=use_docker, ci=ci)
     assert {path.name for path in tmp_path.iterdir()} == kept

@@ -2,10 +2,10 @@
 
 Each bake must: leave no Jinja behind, carry the files of the options taken and no trace of the
 others, pass `ruff check` and `ruff format --check`, and pass its own tests (each bake runs a
-shard of its suite, the six shards make the whole suite; BAKE_SUITES=full runs all). The container
-and CI files are parsed and must name the chosen Python version and the right package. Finally,
-`cruft create` / `cruft update` work against a local copy of this template, keep the project's
-own `.env`, and `.cruft.json` holds no secret.
+shard of its backend's suite, the three bakes of a backend together run it whole; BAKE_SUITES=full
+runs all). The container, compose and CI files are parsed and must name the chosen Python
+version, package and database. Finally, `cruft create` / `cruft update` work against a local copy
+of this template, keep the project's own `.env`, and `.cruft.json` holds no secret.
 """
 
 import fnmatch
@@ -23,19 +23,23 @@ from pathlib import Path
 import pytest
 import yaml
 
+from . import postgres
 from .conftest import TEMPLATE_DIR, run
 
 # A covering set: every value of every option, and every pair of values of any two options
 # (test_bakes_cover_every_pair_of_option_values checks this against cookiecutter.json).
 BAKES = [
-    {"python_version": "3.11", "use_docker": "yes", "ci": "github-actions"},
-    {"python_version": "3.11", "use_docker": "no", "ci": "none"},
-    {"python_version": "3.12", "use_docker": "yes", "ci": "none"},
-    {"python_version": "3.12", "use_docker": "no", "ci": "github-actions"},
-    {"python_version": "3.13", "use_docker": "yes", "ci": "github-actions"},
-    {"python_version": "3.13", "use_docker": "no", "ci": "none"},
+    {"database": "fake", "python_version": "3.11", "use_docker": "yes", "ci": "github-actions"},
+    {"database": "fake", "python_version": "3.12", "use_docker": "no", "ci": "none"},
+    {"database": "fake", "python_version": "3.13", "use_docker": "no", "ci": "github-actions"},
+    {"database": "sqlite", "python_version": "3.11", "use_docker": "no", "ci": "none"},
+    {"database": "sqlite", "python_version": "3.12", "use_docker": "yes", "ci": "github-actions"},
+    {"database": "sqlite", "python_version": "3.13", "use_docker": "yes", "ci": "none"},
+    {"database": "postgresql", "python_version": "3.11", "use_docker": "yes", "ci": "none"},
+    {"database": "postgresql", "python_version": "3.12", "use_docker": "no", "ci": "github-actions"},
+    {"database": "postgresql", "python_version": "3.13", "use_docker": "yes", "ci": "github-actions"},
 ]
-OPTIONS = ("python_version", "use_docker", "ci")
+OPTIONS = ("database", "python_version", "use_docker", "ci")
 
 
 def bake_id(options: dict[str, str]) -> str:
@@ -43,8 +47,11 @@ def bake_id(options: dict[str, str]) -> str:
 
 
 BAKE_IDS = [bake_id(options) for options in BAKES]
-DOCKER_BAKES = [bake for bake in BAKE_IDS if "-yes-" in bake]
-CI_BAKES = [bake for bake in BAKE_IDS if bake.endswith("-github-actions")]
+DOCKER_BAKES = [bake_id(options) for options in BAKES if options["use_docker"] == "yes"]
+CI_BAKES = [bake_id(options) for options in BAKES if options["ci"] == "github-actions"]
+SQL_DOCKER_BAKES = [
+    bake_id(options) for options in BAKES if options["use_docker"] == "yes" and options["database"] != "fake"
+]
 
 JINJA_MARKERS = ("{{", "{%", "{#")
 
@@ -68,7 +75,7 @@ def bakes(cookies_session) -> dict[str, Bake]:
     baked = {}
     for options in BAKES:
         # A distinct name each, so every bake has its own package name.
-        name = f"Svc {options['python_version']} {options['use_docker']} {options['ci']}"
+        name = "Svc " + " ".join(options[option] for option in OPTIONS)
         result = cookies_session.bake(extra_context={"project_name": name, **options})
         assert result.exit_code == 0, result.exception
         baked[bake_id(options)] = Bake(options, Path(result.project_path), result.context)
@@ -76,9 +83,9 @@ def bakes(cookies_session) -> dict[str, Bake]:
 
 
 # Each bake's suite collects every test module (so every module imports against that bake's own
-# package) and runs one shard of the tests: test i runs on bake i % 6, so together the six bakes
-# run the whole suite once. The default project's full suite runs in test_bake.py / test_service.py.
-# BAKE_SUITES=full runs every bake's whole suite instead (about six times longer).
+# package) and runs one shard of the tests: test i runs on the bake i % 3 of its backend, so the
+# three bakes of a backend together run its whole suite once. The default bakes' full suites run
+# in test_service.py and test_sql_service.py. BAKE_SUITES=full runs every bake's whole suite.
 SHARD_PLUGIN = """\
 import os
 
@@ -92,26 +99,42 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="module")
-def suite_runs(bakes, service_python: Path, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
-    """Each bake's own tests, run by the interpreter that has every runtime dependency, two at
-    a time (the suites are CPU-bound: bcrypt)."""
+def suite_pythons(service_python: Path, sql_python: Path) -> dict[str, Path]:
+    """The interpreter with each database's runtime dependencies; a bake's own package is found
+    in its folder, where its suite runs."""
+    return {"fake": service_python, "sqlite": sql_python, "postgresql": sql_python}
+
+
+@pytest.fixture(scope="module")
+def suite_runs(bakes, suite_pythons, tmp_path_factory) -> dict[str, subprocess.CompletedProcess | str]:
+    """Each bake's own tests, two at a time (the suites are CPU-bound: bcrypt); instead of a run,
+    the reason it could not run (no PostgreSQL here)."""
     plugin_dir = tmp_path_factory.mktemp("shard-plugin")
     (plugin_dir / "bake_shard.py").write_text(SHARD_PLUGIN)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "SECRET_KEY"))}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["TEST_DATABASE_URL"] = postgres.async_url(postgres.SERVER_URL)
     full = os.environ.get("BAKE_SUITES") == "full"
+    no_postgres = postgres.server_problem()
+    groups = {
+        database: [name for name, bake in bakes.items() if bake.options["database"] == database]
+        for database in suite_pythons
+    }
 
-    def run_suite(index: int, bake: Bake) -> subprocess.CompletedProcess:
-        command = [service_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    def run_suite(name: str, bake: Bake) -> subprocess.CompletedProcess | str:
+        database = bake.options["database"]
+        if database == "postgresql" and no_postgres:
+            return no_postgres
+        command = [suite_pythons[database], "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         suite_env = dict(env)
         if not full:
             command += ["-p", "bake_shard"]
             suite_env["PYTHONPATH"] = str(plugin_dir)
-            suite_env["BAKE_SHARD"] = f"{index}/{len(bakes)}"
+            suite_env["BAKE_SHARD"] = f"{groups[database].index(name)}/{len(groups[database])}"
         return subprocess.run(command, cwd=bake.path, env=suite_env, capture_output=True, text=True, timeout=900)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(run_suite, index, bake) for index, (name, bake) in enumerate(bakes.items())}
+        futures = {name: pool.submit(run_suite, name, bake) for name, bake in bakes.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -158,6 +181,32 @@ def test_files_of_options_taken_and_only_those(bakes, name):
             for mention in (".github", "github actions", "ci.yml"):
                 assert mention not in lowered, f"{file.name} mentions {mention!r}, CI not chosen"
 
+    sql_files = {
+        "alembic.ini",
+        "conftest.py",
+        f"{bake.package}/tables.py",
+        f"{bake.package}/user_cache.py",
+        f"{bake.package}/migrations/env.py",
+        f"{bake.package}/migrations/script.py.mako",
+        f"{bake.package}/migrations/versions/0001_initial.py",
+        "tests/test_database.py",
+        "tests/test_migrations.py",
+    }
+    for each_backend in ("user_store.py", "refresh_store.py", "database.py", "cli.py"):
+        assert f"{bake.package}/{each_backend}" in present
+    assert not any(name.startswith("_backends") for name in present)
+    assert ("compose.yaml" in present) == (bake.options["use_docker"] == "yes" and bake.options["database"] != "fake")
+    dependencies = (bake.path / "pyproject.toml").read_text()
+    if bake.options["database"] == "fake":
+        assert not sql_files & present
+        for file, text in bake.texts():
+            for mention in ("sqlalchemy", "alembic", "database_url"):
+                assert mention not in text.lower(), f"{file.name} mentions {mention!r}, no SQL database chosen"
+    else:
+        assert sql_files <= present
+        assert ('"asyncpg' in dependencies) == (bake.options["database"] == "postgresql")
+        assert ('"aiosqlite' in dependencies) == (bake.options["database"] == "sqlite")
+
 
 @pytest.mark.parametrize("name", BAKE_IDS)
 def test_ruff_passes(bakes, name):
@@ -173,17 +222,27 @@ def test_pyproject_requires_the_chosen_python(bakes, name):
     assert f'requires-python = ">={bake.options["python_version"]}"' in text
 
 
+def ran(result: subprocess.CompletedProcess | str) -> subprocess.CompletedProcess:
+    """The run, or the test skipped (failed under CI=true) with the reason it could not run."""
+    if isinstance(result, str):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{result} (CI=true: PostgreSQL is required)")
+        pytest.skip(result)
+    return result
+
+
 @pytest.mark.parametrize("name", BAKE_IDS)
-def test_generated_tests_pass(bakes, suite_runs, service_python, name):
+def test_generated_tests_pass(bakes, suite_runs, suite_pythons, name):
     bake = bakes[name]
-    # The bake's package, not the default project installed in that venv, is the one imported.
+    python = suite_pythons[bake.options["database"]]
+    # The bake's package, not a project installed in that venv, is the one imported.
     found = run(
-        [service_python, "-c", f"import importlib.util; print(importlib.util.find_spec({bake.package!r}).origin)"],
+        [python, "-c", f"import importlib.util; print(importlib.util.find_spec({bake.package!r}).origin)"],
         cwd=bake.path,
     )
     assert Path(found.stdout.strip()).resolve().is_relative_to(bake.path.resolve())
 
-    result = suite_runs[name]
+    result = ran(suite_runs[name])
     assert result.returncode == 0, f"{bake.path.name}: its tests failed\n{result.stdout}\n{result.stderr}"
     assert re.search(r"\d+ passed", result.stdout)
 
@@ -194,14 +253,16 @@ def outcomes(pytest_output: str) -> dict[str, int]:
     return {word: int(number) for number, word in re.findall(r"(\d+) ([a-z]+)", closing.split(" in ")[0])}
 
 
-def test_the_bakes_together_ran_the_whole_generated_suite(bakes, suite_runs):
-    counts = [outcomes(run.stdout) for run in suite_runs.values()]
+@pytest.mark.parametrize("database", ["fake", "sqlite", "postgresql"])
+def test_the_bakes_of_a_backend_together_ran_its_whole_suite(bakes, suite_runs, database):
+    runs = [ran(suite_runs[name]) for name, bake in bakes.items() if bake.options["database"] == database]
+    counts = [outcomes(run.stdout) for run in runs]
     tests = ("passed", "failed", "skipped", "xfailed", "xpassed", "error", "errors")
-    ran = [sum(n for word, n in found.items() if word in tests) for found in counts]
-    totals = {r + found.get("deselected", 0) for r, found in zip(ran, counts, strict=True)}
-    assert len(totals) == 1, f"the bakes collected different suites: {totals}"
+    done = [sum(n for word, n in found.items() if word in tests) for found in counts]
+    totals = {d + found.get("deselected", 0) for d, found in zip(done, counts, strict=True)}
+    assert len(totals) == 1, f"the {database} bakes collected different suites: {totals}"
     if os.environ.get("BAKE_SUITES") != "full":
-        assert sum(ran) == totals.pop(), "the shards do not add up to the whole suite"
+        assert sum(done) == totals.pop(), "the shards do not add up to the whole suite"
 
 
 @pytest.mark.parametrize("name", BAKE_IDS)
@@ -222,6 +283,8 @@ def test_makefile_targets(bakes, name):
     # -n prints each command without running it; "help" lists the documented targets.
     plan = run(["make", "-n", "install", "run", "test", "lint", "format"], cwd=bake.path).stdout
     assert '.venv/bin/python -m pip install -e ".[dev]"' in plan
+    migrate_then_serve = f".venv/bin/python -m {bake.package} migrate\n.venv/bin/python -m {bake.package}\n"
+    assert (migrate_then_serve in plan) == (bake.options["database"] != "fake")
     assert f".venv/bin/python -m {bake.package}\n" in plan
     assert ".venv/bin/python -m pytest" in plan
     assert ".venv/bin/ruff check ." in plan
@@ -362,11 +425,53 @@ def test_ci_workflow(bakes, name):
     assert "python -m pytest" in commands
     assert f"python -m {bake.package}" in commands, "CI never starts the service"
 
+    database = bake.options["database"]
+    assert (f"python -m {bake.package} migrate" in commands) == (database != "fake")
+    services = workflow["jobs"]["test"].get("services", {})
+    assert ("postgres" in services) == (database == "postgresql")
+    if database == "postgresql":
+        assert "TEST_DATABASE_URL" in workflow["jobs"]["test"]["env"]
+
     if bake.options["use_docker"] == "yes":
         assert "docker" in workflow["jobs"]
-        assert f"docker build -t {bake.slug}" in commands
+        if database == "fake":
+            assert f"docker build -t {bake.slug}" in commands
+        else:
+            assert "docker compose up --build --detach --wait" in commands
+            assert "/health/ready" in commands
     else:
         assert "docker" not in workflow["jobs"]
+
+
+# ---- compose.yaml ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SQL_DOCKER_BAKES)
+def test_compose_runs_migrations_before_the_service_and_keeps_data_on_a_volume(bakes, name):
+    bake = bakes[name]
+    compose = yaml.safe_load((bake.path / "compose.yaml").read_text())
+    services = compose["services"]
+    app, migrate = services["app"], services["migrate"]
+    assert migrate["command"] == ["python", "-m", bake.package, "migrate"]
+    assert app["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+    assert app["ports"] == ["127.0.0.1:8000:8000"]
+    for service in (app, migrate):
+        assert service["build"] == "."
+        assert service["env_file"] == ".env"
+    if bake.options["database"] == "postgresql":
+        db = services["db"]
+        assert db["image"].startswith("postgres:")
+        assert "healthcheck" in db
+        assert any(volume.endswith(":/var/lib/postgresql/data") for volume in db["volumes"])
+        assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
+        assert "@db:5432/" in app["environment"]["DATABASE_URL"]
+        assert set(compose["volumes"]) == {"db-data"}
+    else:
+        assert "db" not in services
+        assert app["volumes"] == migrate["volumes"] == ["data:/app/data"]
+        assert set(compose["volumes"]) == {"data"}
+        dockerfile = (bake.path / "Dockerfile").read_text()
+        assert "mkdir /app/data && chown app:app /app/data" in dockerfile
 
 
 # ---- cruft ---------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The default project installed in its own virtual environment, served by uvicorn, driven over HTTP."""
 
+import os
 import re
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +25,12 @@ def login(base_url: str, username: str = "alice", password: str = "secret") -> h
 
 
 def test_the_seed_session(base_url):
-    response = login(base_url)
+    check_seed_session(base_url)
+
+
+def check_seed_session(base_url: str, password: str = "secret") -> None:
+    """The guide's session: alice logs in and reads her account and items."""
+    response = login(base_url, password=password)
     assert response.status_code == 200
     assert response.json()["token_type"] == "bearer"
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -63,7 +70,12 @@ def refresh(base_url: str, token: str) -> httpx.Response:
 
 
 def test_the_refresh_cycle(base_url):
-    first = login(base_url).cookies["refresh_token"]
+    check_refresh_cycle(base_url)
+
+
+def check_refresh_cycle(base_url: str, password: str = "secret") -> None:
+    """Refresh rotates the cookie; a replayed token revokes its family; logout ends a login."""
+    first = login(base_url, password=password).cookies["refresh_token"]
 
     refreshed = refresh(base_url, first)
     assert refreshed.status_code == 200
@@ -76,7 +88,7 @@ def test_the_refresh_cycle(base_url):
     assert refresh(base_url, first).status_code == 401  # replay of a spent token...
     assert refresh(base_url, rotated).status_code == 401  # ...revoked the whole family
 
-    second_login = login(base_url).cookies["refresh_token"]
+    second_login = login(base_url, password=password).cookies["refresh_token"]
     logout = httpx.post(f"{base_url}/auth/logout", headers={"Cookie": f"refresh_token={second_login}"})
     assert logout.status_code == 204
     assert refresh(base_url, second_login).status_code == 401
@@ -95,14 +107,30 @@ def readme_shell_blocks(readme: str) -> list[str]:
 
 
 def test_the_readme_curl_sessions_work_verbatim(base_url, default_project):
-    """Every curl block of the README, run as written but for the port, prints what it says."""
+    check_readme_curl_sessions(base_url, default_project)
+
+
+def check_readme_curl_sessions(
+    base_url: str, project: Path, python: Path | None = None, stdin: str = "", env: dict[str, str] | None = None
+) -> None:
+    """Every curl block of the README, run as written but for the port (and the venv's python
+    when given), one script after the other, prints what it says. stdin answers the prompts;
+    env holds what an earlier block asked the reader to keep in the shell."""
     port = base_url.rsplit(":", 1)[1]
-    blocks = [block for block in readme_shell_blocks((default_project / "README.md").read_text()) if "curl" in block]
+    blocks = [block for block in readme_shell_blocks((project / "README.md").read_text()) if "curl" in block]
     assert len(blocks) >= 2
     for block in blocks:
         script = block.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        if python is not None:
+            script = script.replace(".venv/bin/python", str(python))
         output = subprocess.run(
-            ["bash", "-e", "-c", script], cwd=default_project, capture_output=True, text=True, timeout=60
+            ["bash", "-e", "-c", script],
+            cwd=project,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **(env or {})},
         ).stdout
         expected = [line.removeprefix("# ") for line in block.splitlines() if line.startswith(("# {", "# ["))]
         for line in expected:

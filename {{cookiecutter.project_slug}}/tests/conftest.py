@@ -16,15 +16,34 @@ from FasterAPI.testclient import TestClient
 from jose import jwt
 
 from {{ cookiecutter.package_name }}.main import app
+from {{ cookiecutter.package_name }}.models import UserInDB
+from {{ cookiecutter.package_name }}.security import hash_password
 from {{ cookiecutter.package_name }}.settings import settings
-from {{ cookiecutter.package_name }}.user_store import fake_users_db
+from {{ cookiecutter.package_name }}.user_store import user_store
 
 ALICE = ("alice", "secret")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def alice_exists() -> None:
+    """The guide's alice / secret: the fake DB has her in code; a real database gets her here."""
+    if asyncio.run(user_store.get(ALICE[0])) is None:
+        alice = UserInDB(username=ALICE[0], email="alice@example.com", hashed_password=hash_password(ALICE[1]))
+        asyncio.run(user_store.create(alice))
 
 
 @pytest.fixture
 def client() -> TestClient:
     return TestClient(app, base_url="https://testserver")
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    """The service's OpenAPI document."""
+    response = TestClient(app, base_url="https://testserver").get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    return response.json()
 
 
 def login(client: TestClient, username: str = ALICE[0], password: str = ALICE[1]):
@@ -51,12 +70,23 @@ def make_token(key: str = settings.secret_key, algorithm: str = "HS256", **claim
 
 
 @pytest.fixture
-def disable_alice():
-    """Returns a function that disables alice in the fake DB; she is restored afterwards."""
-    original = asyncio.run(fake_users_db.get("alice"))
+def put_user():
+    """Returns a function that stores a user for one test: afterwards, a user it replaced is put
+    back and one it added is deleted."""
+    before: dict[str, UserInDB | None] = {}
 
-    def disable() -> None:
-        asyncio.run(fake_users_db.save(msgspec.structs.replace(original, disabled=True)))
+    def put(user: UserInDB) -> None:
+        existing = asyncio.run(user_store.get(user.username))
+        before.setdefault(user.username, existing)
+        asyncio.run(user_store.create(user) if existing is None else user_store.save(user))
 
-    yield disable
-    asyncio.run(fake_users_db.save(original))
+    yield put
+    for username, user in before.items():
+        asyncio.run(user_store.delete(username) if user is None else user_store.save(user))
+
+
+@pytest.fixture
+def disable_alice(put_user):
+    """Returns a function that disables alice; she is restored afterwards."""
+    alice = asyncio.run(user_store.get("alice"))
+    return lambda: put_user(msgspec.structs.replace(alice, disabled=True))

@@ -14,7 +14,7 @@ import pytest
 from {{ cookiecutter.package_name }}.models import UserInDB
 from {{ cookiecutter.package_name }}.security import hash_password, password_context, verify_password
 from {{ cookiecutter.package_name }}.settings import settings
-from {{ cookiecutter.package_name }}.user_store import fake_users_db
+from {{ cookiecutter.package_name }}.user_store import user_store
 
 from .conftest import bearer, login, make_token
 
@@ -30,12 +30,11 @@ def quick_hash(password: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def quick_alice(monkeypatch):
+def quick_alice(put_user):
     """Alice with a cheap hash of the same password: this module logs in after every hostile
     request, and a cost-12 bcrypt check takes a quarter of a second or more."""
-    alice = asyncio.run(fake_users_db.get("alice"))
-    cheap = msgspec.structs.replace(alice, hashed_password=quick_hash("secret"))
-    monkeypatch.setitem(fake_users_db._users, "alice", cheap)
+    alice = asyncio.run(user_store.get("alice"))
+    put_user(msgspec.structs.replace(alice, hashed_password=quick_hash("secret")))
 
 
 def b64url(data: bytes) -> str:
@@ -354,14 +353,9 @@ def test_passwords_sharing_their_first_72_bytes_do_not_both_match():
 
 
 @pytest.fixture
-def bob(monkeypatch):
+def bob(put_user):
     """Adds a user "bob" with the given password for one test."""
-
-    def add(password: str) -> None:
-        user = UserInDB(username="bob", hashed_password=quick_hash(password))
-        monkeypatch.setitem(fake_users_db._users, "bob", user)
-
-    return add
+    return lambda password: put_user(UserInDB(username="bob", hashed_password=quick_hash(password)))
 
 
 @pytest.mark.parametrize("password", PASSWORDS)

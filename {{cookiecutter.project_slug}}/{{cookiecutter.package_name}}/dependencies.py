@@ -29,7 +29,7 @@ async def get_current_user(request: Request) -> User:
         claims = access_tokens.verify(token)
     except InvalidToken:
         raise credentials_error() from None
-    user = await user_store.get(claims.sub)
+    user = await user_store.get_cached(claims.sub)  # at most USER_CACHE_SECONDS old, if cached
     if user is None or user.disabled:
         raise credentials_error()
     return user.public()

@@ -1,14 +1,16 @@
-"""The ASGI app: routers, the health probe, the body limit and the API docs."""
+"""The ASGI app: routers, the health probes, the body limit, error answers and the API docs."""
 
 import logging
 
 from FasterAPI import Faster, JSONResponse, Request
 
+from . import database
 from .body_limit import BodySizeLimit
 from .models import Health
-from .openapi import add_openapi_routes, body
+from .openapi import DATABASE_DOWN, add_openapi_routes, body
 from .routers import auth, items, users
 from .settings import settings
+from .stores import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,8 @@ app = Faster(
     redoc_url=None,
 )
 app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+# Refuse to start on a database that is unreachable or whose schema is behind the code.
+app.on_startup(database.check_schema)
 app.include_router(auth.router)
 app.include_router(users.router)
 app.include_router(items.router)
@@ -35,11 +39,24 @@ async def health() -> Health:
     return HEALTHY
 
 
+@app.get("/health/ready", tags=["health"], responses={200: body(Health), **DATABASE_DOWN})
+async def ready() -> Health:
+    """For load balancers and orchestrators: 200 only while the database answers."""
+    await database.ping()
+    return HEALTHY
+
+
+async def database_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+    # Logged where it happened (database.py); the client may simply try again.
+    return JSONResponse({"detail": "The database is not available: try again shortly"}, 503, {"Retry-After": "5"})
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The framework would answer 500 and drop the exception; log it so it can be fixed.
     logger.exception("Unhandled error on %s %s", request.method, request.path)
     return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
 
 
+app.add_exception_handler(StoreUnavailable, database_unavailable)
 app.add_exception_handler(Exception, unexpected_error)
 add_openapi_routes(app)

@@ -17,6 +17,10 @@ class UserInDB(User, kw_only=True):
     """A user as the store keeps it: never returned by a route."""
 
     hashed_password: str
+    scopes: tuple[str, ...] = ()  # what the user may be granted
+    # Unix times in seconds, as in token claims.
+    created_at: float = 0.0
+    password_changed_at: float = 0.0
 
     def public(self) -> User:
         return User(username=self.username, email=self.email, disabled=self.disabled)

@@ -7,6 +7,7 @@ from FasterAPI import Faster, HTMLResponse, Response
 from FasterAPI.openapi.generator import generate_openapi
 from FasterAPI.openapi.ui import swagger_ui_html
 
+from .database import CAN_BE_UNAVAILABLE
 from .dependencies import FORM_TYPES
 from .models import ErrorDetail, ValidationErrorBody
 
@@ -26,6 +27,8 @@ def error(description: str) -> dict:
 INVALID_FORM = body(ValidationErrorBody, "A form field is missing, empty, too long or unreadable")
 TOO_LARGE = error("The request body is larger than MAX_BODY_BYTES")
 BAD_ORIGIN = error("The Origin header names a site that is not allowed")
+# Every route that reads the stores may answer 503, unless they live in memory (database=fake).
+DATABASE_DOWN = {503: error("The database is not available: retry after Retry-After")} if CAN_BE_UNAVAILABLE else {}
 
 
 def form_body(model: type[msgspec.Struct]) -> dict:

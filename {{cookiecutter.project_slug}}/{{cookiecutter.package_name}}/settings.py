@@ -31,6 +31,21 @@ class Settings(msgspec.Struct, frozen=True):
     port: int = 8000
     # Largest request body accepted; login forms are tiny, so anything bigger is refused.
     max_body_bytes: int = 16 * 1024
+{%- if cookiecutter.database != "fake" %}
+{%- if cookiecutter.database == "sqlite" %}
+    # A file under the folder the service starts from (data/ is git-ignored).
+    database_url: str = "sqlite+aiosqlite:///data/{{ cookiecutter.package_name }}.db"
+{%- else %}
+    # .env sets the real one, with the password the template generated.
+    database_url: str = "postgresql+asyncpg://127.0.0.1:5432/{{ cookiecutter.package_name }}"
+{%- endif %}
+    # Connections each process keeps open; 0 opens one per use (behind PgBouncer, or in tests).
+    database_pool_size: int = 5
+    # How long to wait for a connection or a statement before answering 503.
+    database_timeout_seconds: float = 5.0
+    # How stale a user record may be on protected routes of other processes (see README).
+    user_cache_seconds: float = 5.0
+{%- endif %}
 
     @property
     def extra_origins(self) -> frozenset[str]:

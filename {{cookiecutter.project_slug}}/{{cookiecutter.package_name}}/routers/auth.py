@@ -11,8 +11,8 @@ from FasterAPI import Depends, FasterRouter, HTTPException, JSONResponse, Reques
 
 from ..dependencies import read_login_form, require_allowed_origin
 from ..models import LoginForm, TokenResponse
-from ..openapi import BAD_ORIGIN, INVALID_FORM, TOO_LARGE, body, error, form_body
-from ..refresh_store import RefreshRecord, refresh_store
+from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_FORM, TOO_LARGE, body, error, form_body
+from ..refresh_store import refresh_store
 from ..security import (
     InvalidToken,
     TokenClaims,
@@ -22,6 +22,7 @@ from ..security import (
     verify_password_in_thread,
 )
 from ..settings import settings
+from ..stores import RefreshRecord
 from ..user_store import user_store
 
 router = FasterRouter(prefix="/auth", tags=["auth"])
@@ -33,7 +34,13 @@ cookie_required = [Depends(require_allowed_origin)]
 
 @router.post(
     "/token",
-    responses={200: TOKEN_ISSUED, 401: error("Wrong username or password"), 413: TOO_LARGE, 422: INVALID_FORM},
+    responses={
+        200: TOKEN_ISSUED,
+        401: error("Wrong username or password"),
+        413: TOO_LARGE,
+        422: INVALID_FORM,
+        **DATABASE_DOWN,
+    },
     openapi_extra=form_body(LoginForm),
 )
 async def login(form: LoginForm = Depends(read_login_form)) -> Response:
@@ -42,32 +49,43 @@ async def login(form: LoginForm = Depends(read_login_form)) -> Response:
     password_ok = await verify_password_in_thread(form.password, user.hashed_password if user else None)
     if not password_ok or user is None or user.disabled:
         raise HTTPException(401, "Incorrect username or password", {"WWW-Authenticate": "Bearer"})
-    return await issue_tokens(user.username, family=secrets.token_urlsafe(16))
+    refresh_token, record = new_refresh_token(user.username, family=secrets.token_urlsafe(16))
+    await refresh_store.add(record)
+    return token_response(user.username, refresh_token)
 
 
 @router.post(
     "/refresh",
     dependencies=cookie_required,
-    responses={200: TOKEN_ISSUED, 401: error("Refresh cookie missing, invalid, expired or reused"), 403: BAD_ORIGIN},
+    responses={
+        200: TOKEN_ISSUED,
+        401: error("Refresh cookie missing, invalid, expired or reused"),
+        403: BAD_ORIGIN,
+        **DATABASE_DOWN,
+    },
 )
 async def refresh(request: Request) -> Response:
     claims = read_refresh_cookie(request)
-    record = await refresh_store.spend(claims.jti)
-    if record is None or record.state != "active":
-        await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
-        raise refresh_error("Refresh token already used or revoked: log in again")
     user = await user_store.get(claims.sub)
     if user is None or user.disabled:
         await refresh_store.revoke_family(claims.fam)
         raise refresh_error("Invalid or expired refresh token")
-    return await issue_tokens(user.username, family=claims.fam)
+    successor, record = new_refresh_token(user.username, family=claims.fam)
+    if not await refresh_store.rotate(claims.jti, record):
+        await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
+        raise refresh_error("Refresh token already used or revoked: log in again")
+    return token_response(user.username, successor)
 
 
 @router.post(
     "/logout",
     status_code=204,
     dependencies=cookie_required,
-    responses={204: {"description": "Refresh tokens of this login revoked, cookie cleared"}, 403: BAD_ORIGIN},
+    responses={
+        204: {"description": "Refresh tokens of this login revoked, cookie cleared"},
+        403: BAD_ORIGIN,
+        **DATABASE_DOWN,
+    },
 )
 async def logout(request: Request) -> Response:
     """Always succeeds: with no valid cookie there is nothing to revoke."""
@@ -80,12 +98,16 @@ async def logout(request: Request) -> Response:
     return Response(status_code=204, headers={"Set-Cookie": refresh_cookie("", max_age=0)})
 
 
-async def issue_tokens(username: str, family: str) -> Response:
-    refresh_token, claims = create_refresh_token(username, family)
-    await refresh_store.add(RefreshRecord(claims.jti, family, username, expires_at=claims.exp))
+def new_refresh_token(username: str, family: str) -> tuple[str, RefreshRecord]:
+    token, claims = create_refresh_token(username, family)
+    return token, RefreshRecord(claims.jti, family, username, expires_at=claims.exp)
+
+
+def token_response(username: str, refresh_token: str) -> Response:
+    max_age = settings.refresh_token_expire_days * 86400  # the refresh token's lifetime
     return JSONResponse(
         TokenResponse(access_token=create_access_token(username)),
-        headers={"Cache-Control": "no-store", "Set-Cookie": refresh_cookie(refresh_token, claims.exp - claims.iat)},
+        headers={"Cache-Control": "no-store", "Set-Cookie": refresh_cookie(refresh_token, max_age)},
     )
 
 

@@ -1,0 +1,144 @@
+"""The commands of `python -m {{ cookiecutter.package_name }}` besides serving (arguments in __main__.py).
+
+Each prints what it did, or one line starting with "error:" and exits 1.
+"""
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from . import database
+from .models import UserInDB
+from .refresh_store import refresh_store
+from .security import hash_password
+from .stores import StoreUnavailable, UserExists
+from .user_store import user_store
+
+
+class CommandError(Exception):
+    """A mistake of the caller: printed as one line."""
+
+
+def read_line() -> str:
+    """One line of standard input, read a byte at a time: what follows is left for the next
+    program (a script may pipe more than one line through several commands)."""
+    line = bytearray()
+    while (byte := os.read(sys.stdin.fileno(), 1)) not in (b"", b"\n"):
+        line += byte
+    return line.decode()
+
+
+def read_password() -> str:
+    """From the terminal (asked twice), or the first line of standard input in scripts."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password again: "):
+            raise CommandError("the passwords do not match")
+    else:
+        password = read_line()
+    if not password:
+        raise CommandError("the password is empty")
+    return password
+
+
+async def existing_user(username: str) -> UserInDB:
+    user = await user_store.get(username)
+    if user is None:
+        raise CommandError(f"no user named {username!r}")
+    return user
+
+
+async def create(args: argparse.Namespace) -> str:
+    scopes = args.scopes.split() + (["admin"] if args.admin else [])
+    now = time.time()
+    user = UserInDB(
+        username=args.username,
+        email=args.email,
+        hashed_password=hash_password(read_password()),
+        scopes=tuple(dict.fromkeys(scopes)),
+        created_at=now,
+        password_changed_at=now,
+    )
+    try:
+        await user_store.create(user)
+    except UserExists:
+        raise CommandError(f"a user named {args.username!r} exists already") from None
+    return f"Created user {user.username!r} with scopes {' '.join(user.scopes) or '(none)'}."
+
+
+async def set_password(args: argparse.Namespace) -> str:
+    user = await existing_user(args.username)
+    hashed = hash_password(read_password())
+    await user_store.save(msgspec.structs.replace(user, hashed_password=hashed, password_changed_at=time.time()))
+    await refresh_store.revoke_user(user.username)  # whoever knew the old password is logged out
+    return f"Set a new password for {user.username!r} and ended their sessions."
+
+
+async def set_disabled(args: argparse.Namespace, disabled: bool) -> str:
+    user = await existing_user(args.username)
+    await user_store.save(msgspec.structs.replace(user, disabled=disabled))
+    if disabled:
+        await refresh_store.revoke_user(user.username)
+        return f"Disabled {user.username!r} and ended their sessions."
+    return f"Enabled {user.username!r}."
+
+
+async def list_users(_args: argparse.Namespace) -> str:
+    lines = [f"{'USERNAME':20} {'EMAIL':30} {'SCOPES':20} {'STATE':8} CREATED"]
+    offset = 0
+    while page := await user_store.list(offset=offset, limit=500):
+        offset += len(page)
+        for user in page:
+            state = "disabled" if user.disabled else "active"
+            created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(user.created_at))
+            lines.append(f"{user.username:20} {user.email or '-':30} {' '.join(user.scopes):20} {state:8} {created}")
+    return "\n".join(lines) if offset else "No users yet: add one with `users create NAME`."
+
+
+USER_ACTIONS: dict[str, Callable[[argparse.Namespace], Awaitable[str]]] = {
+    "create": create,
+    "set-password": set_password,
+    "disable": lambda args: set_disabled(args, disabled=True),
+    "enable": lambda args: set_disabled(args, disabled=False),
+    "list": list_users,
+}
+
+
+async def run_then_close(action: Awaitable[str]) -> str:
+    try:
+        return await action
+    finally:
+        await database.engine.dispose()  # close connections on the loop that opened them
+
+
+def migrate() -> str:
+    before = asyncio.run(run_then_close(database.current_revision()))
+    database.upgrade()
+    after = database.head_revision()
+    if before == after:
+        return f"The database at {database.shown_url} is up to date (revision {after})."
+    return f"Migrated the database at {database.shown_url} from {before or 'empty'} to revision {after}."
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.ERROR)  # a failure is reported below, once
+    try:
+        if args.command == "migrate":
+            print(migrate())
+        else:
+            print(asyncio.run(run_then_close(USER_ACTIONS[args.action](args))))
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (StoreUnavailable, *database.FAILURES) as exc:
+        cause = exc.__cause__ or exc
+        print(f"error: cannot use the database at {database.shown_url}: {database.reason(cause)}", file=sys.stderr)
+        return 1
+    return 0

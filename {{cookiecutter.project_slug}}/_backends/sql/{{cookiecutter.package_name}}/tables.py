@@ -1,0 +1,46 @@
+"""The database schema, as SQLAlchemy Core tables. The migrations in migrations/versions/ create
+it; after changing a table here, add one with `alembic revision --autogenerate -m "what changed"`.
+
+Times are Unix seconds (float), as in token claims, so SQLite and PostgreSQL store them alike.
+"""
+
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, false
+
+# Fixed constraint names, so migrations can refer to them on every engine.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(150), nullable=False, unique=True),
+    Column("email", String(320)),
+    Column("hashed_password", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("scopes", String(500), nullable=False, server_default=""),  # space separated, as in OAuth2
+    Column("created_at", Float, nullable=False),
+    Column("password_changed_at", Float, nullable=False),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("family", String(64), nullable=False),  # every token of one login shares it
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", Integer, nullable=False),
+    Column("state", String(8), nullable=False, server_default="active"),  # active, spent or revoked
+    Column("spent_at", Float),
+    Column("replaced_by", String(64)),  # the jti of the token issued when this one was spent
+    # The lookups the routes make besides by jti: a login's tokens, a user's, the expired ones.
+    Index("ix_refresh_tokens_family", "family"),
+    Index("ix_refresh_tokens_user_id", "user_id"),
+    Index("ix_refresh_tokens_expires_at", "expires_at"),
+)
