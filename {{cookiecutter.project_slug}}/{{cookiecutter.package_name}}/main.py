@@ -1,4 +1,4 @@
-"""The ASGI app: routers, the health probe, the body limit and the API docs."""
+"""The ASGI app: routers, the health probe, security headers, the body limit and the API docs."""
 
 import logging
 
@@ -8,6 +8,7 @@ from .body_limit import BodySizeLimit
 from .models import Health
 from .openapi import add_openapi_routes, body
 from .routers import auth, items, users
+from .security_headers import SecurityHeaders
 from .settings import settings
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ app = Faster(
     docs_url=None,
     redoc_url=None,
 )
+app.add_middleware(SecurityHeaders)
 app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 app.include_router(auth.router)
 app.include_router(users.router)
