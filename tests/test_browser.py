@@ -23,8 +23,10 @@ from .conftest import TEMPLATE_DIR, free_port, serve, uvicorn_command
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-except ImportError:  # checked by the browser fixture, which says what to install
+except ImportError:  # checked below, with a message that says what to install
     sync_playwright = None
+else:
+    expect.set_options(timeout=15_000)  # 5 s by default: short on a busy 2-core machine
 
 ARTIFACTS = TEMPLATE_DIR / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -251,31 +253,40 @@ def other_site_port() -> Iterator[int]:
     server.server_close()
 
 
-def what_chromium_sent(context: "BrowserContext", page: "Page", url: str) -> dict:
-    """Records, from Chromium's DevTools protocol, the headers really sent to url, the cookies
-    held back (with why) and the status that came back, even when CORS hides the answer from
-    the page (Playwright's own events do not show those)."""
-    seen, ids = {}, set()
-    session = context.new_cdp_session(page)
-    session.send("Network.enable")
+class WhatChromiumSent:
+    """For each request of a page, from Chromium's DevTools protocol: the headers really sent, the
+    cookies held back (with why) and the status that came back, even when CORS hides the answer
+    from the page (Playwright's own events do not show those)."""
 
-    def request_will_be_sent(event: dict) -> None:
-        if event["request"]["url"] == url:
-            ids.add(event["requestId"])
+    def __init__(self, context: "BrowserContext", page: "Page") -> None:
+        self.page = page
+        self.urls, self.sent, self.statuses = {}, {}, {}
+        session = context.new_cdp_session(page)
+        session.send("Network.enable")
+        session.on("Network.requestWillBeSent", self.request_will_be_sent)
+        session.on("Network.requestWillBeSentExtraInfo", self.sent_headers)
+        session.on("Network.responseReceivedExtraInfo", self.answer)
 
-    def sent_headers(event: dict) -> None:
-        if event["requestId"] in ids:
-            seen["headers"] = {name.lower(): value for name, value in event["headers"].items()}
-            seen["held_back"] = {c["cookie"]["name"]: c["blockedReasons"] for c in event["associatedCookies"]}
+    def request_will_be_sent(self, event: dict) -> None:
+        self.urls[event["requestId"]] = event["request"]["url"]
 
-    def answer(event: dict) -> None:
-        if event["requestId"] in ids:
-            seen["status"] = event["statusCode"]
+    def sent_headers(self, event: dict) -> None:
+        headers = {name.lower(): value for name, value in event["headers"].items()}
+        held_back = {c["cookie"]["name"]: c["blockedReasons"] for c in event["associatedCookies"]}
+        self.sent[event["requestId"]] = (headers, held_back)
 
-    session.on("Network.requestWillBeSent", request_will_be_sent)
-    session.on("Network.requestWillBeSentExtraInfo", sent_headers)
-    session.on("Network.responseReceivedExtraInfo", answer)
-    return seen
+    def answer(self, event: dict) -> None:
+        self.statuses[event["requestId"]] = event["statusCode"]
+
+    def to(self, url: str) -> tuple[dict, dict, int]:
+        """(headers sent, cookies held back, status) of the request to url. The events come in any
+        order, and may trail the page by a moment."""
+        for _ in range(50):
+            for request, sent_to in self.urls.items():
+                if sent_to == url and request in self.sent and request in self.statuses:
+                    return (*self.sent[request], self.statuses[request])
+            self.page.wait_for_timeout(100)
+        pytest.fail(f"Chromium reported no complete request to {url}")
 
 
 @pytest.mark.parametrize(
@@ -293,23 +304,20 @@ def test_another_origin_gets_nothing_from_the_refresh_cookie(context, base_url, 
     cookie = refresh_cookie(context)
 
     page = context.new_page()
+    chromium = WhatChromiumSent(context, page)
     target = f"{base_url}/auth/refresh"
-    seen = what_chromium_sent(context, page, target)
     page.goto(f"http://{other_host}:{other_site_port}/?target={target}")
     expect(page).not_to_have_title("pending")
     assert page.title().startswith("nothing:"), page.title()  # the page reads no answer at all
-    for _ in range(50):  # DevTools events may trail the page by a moment
-        if "status" in seen:
-            break
-        page.wait_for_timeout(100)
 
+    headers, held_back, status = chromium.to(target)
     if other_host == "localhost":
-        assert "refresh_token" not in seen["headers"].get("cookie", "")
-        assert any("SameSiteStrict" in reason for reason in seen["held_back"]["refresh_token"])
-        assert seen["status"] in (401, 403)
+        assert "refresh_token" not in headers.get("cookie", "")
+        assert any("SameSiteStrict" in reason for reason in held_back["refresh_token"])
+        assert status in (401, 403)
     else:
-        assert "refresh_token=" in seen["headers"]["cookie"]
-        assert seen["status"] == 403
+        assert "refresh_token=" in headers["cookie"]
+        assert status == 403
 
     # The session is intact: the same cookie, and it still refreshes.
     assert refresh_cookie(context) == cookie
