@@ -14,6 +14,14 @@ import httpx
 import pytest
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+# The folder of Swagger UI's files, which a bake holds as published (cookiecutter.json
+# `_copy_without_render`): checks of what the template renders skip them.
+PUBLISHED_AS_IS = "swagger_ui"
+
+
+def rendered(path: Path) -> bool:
+    """Whether cookiecutter rendered this file of a bake (rather than copying it as published)."""
+    return PUBLISHED_AS_IS not in path.parts
 
 
 @pytest.fixture(scope="session")

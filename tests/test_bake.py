@@ -6,12 +6,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .conftest import rendered
+
 JINJA_LEFTOVER = re.compile(r"\{\{|\{%|\{#")
 
 
 def text_files(project: Path):
+    """The files the template rendered, with their text."""
     for path in project.rglob("*"):
-        if path.is_file():
+        if path.is_file() and rendered(path):
             try:
                 yield path, path.read_text()
             except UnicodeDecodeError:

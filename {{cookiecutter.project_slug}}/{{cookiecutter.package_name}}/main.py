@@ -1,4 +1,5 @@
-"""The ASGI app: routers, the health probes, the body limit, error answers and the API docs."""
+"""The ASGI app: routers, the health probes, security headers, the body limit, error answers and
+the API docs."""
 
 import logging
 
@@ -9,6 +10,7 @@ from .body_limit import BodySizeLimit
 from .models import Health
 from .openapi import DATABASE_DOWN, add_openapi_routes, body
 from .routers import auth, items, users
+from .security_headers import SecurityHeaders
 from .settings import settings
 from .stores import StoreUnavailable
 
@@ -23,6 +25,7 @@ app = Faster(
     docs_url=None,
     redoc_url=None,
 )
+app.add_middleware(SecurityHeaders)
 app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 # Refuse to start on a database that is unreachable or whose schema is behind the code.
 app.on_startup(database.check_schema)

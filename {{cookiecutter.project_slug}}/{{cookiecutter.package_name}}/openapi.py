@@ -3,12 +3,12 @@ Authorize button, form bodies and error answers. Routes describe themselves with
 """
 
 import msgspec
-from FasterAPI import Faster, HTMLResponse, Response
+from FasterAPI import Faster, Response
 from FasterAPI.openapi.generator import generate_openapi
-from FasterAPI.openapi.ui import swagger_ui_html
 
 from .database import CAN_BE_UNAVAILABLE
 from .dependencies import FORM_TYPES
+from .docs import add_docs_routes
 from .models import ErrorDetail, ValidationErrorBody
 
 SCHEME = "OAuth2PasswordBearer"
@@ -45,12 +45,9 @@ def add_openapi_routes(app: Faster) -> None:
         SCHEME: {"type": "oauth2", "flows": {"password": {"tokenUrl": TOKEN_URL, "scopes": {}}}}
     }
     document = msgspec.json.encode(spec)
-    docs_page = swagger_ui_html("/openapi.json", title=f"{app.title} - Swagger UI")
 
     @app.get("/openapi.json", tags=["openapi"])
     async def openapi_document() -> Response:
         return Response(document, media_type="application/json")
 
-    @app.get("/docs", tags=["openapi"])
-    async def docs() -> HTMLResponse:
-        return HTMLResponse(docs_page)
+    add_docs_routes(app)
