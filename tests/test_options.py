@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import TEMPLATE_DIR, run
+from .conftest import TEMPLATE_DIR, check_lock, run
 
 # A covering set: every value of every option, and every pair of values of any two options
 # (test_bakes_cover_every_pair_of_option_values checks this against cookiecutter.json).
@@ -139,7 +139,7 @@ def test_files_of_options_taken_and_only_those(bakes, name):
     present = {str(file.relative_to(bake.path)) for file in bake.files}
     docker_files = {"Dockerfile", ".dockerignore"}
     ci_files = {".github/workflows/ci.yml"}
-    for always in ("Makefile", ".pre-commit-config.yaml", "pyproject.toml", ".env", ".gitignore"):
+    for always in ("Makefile", ".pre-commit-config.yaml", "pyproject.toml", "uv.lock", ".env", ".gitignore"):
         assert always in present
 
     if bake.options["use_docker"] == "yes":
@@ -164,6 +164,12 @@ def test_ruff_passes(bakes, name):
     bake = bakes[name]
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=bake.path)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=bake.path)
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_uv_lock_matches_pyproject(bakes, name):
+    bake = bakes[name]
+    check_lock(bake.path, bake.options["python_version"])
 
 
 @pytest.mark.parametrize("name", BAKE_IDS)
@@ -226,6 +232,7 @@ def test_makefile_targets(bakes, name):
     assert ".venv/bin/python -m pytest" in plan
     assert ".venv/bin/ruff check ." in plan
     assert ".venv/bin/ruff format --check ." in plan
+    assert run(["make", "-n", "lock"], cwd=bake.path).stdout == "uv lock\n"
     targets = run(["make", "help"], cwd=bake.path).stdout
     assert ("docker-build" in targets) == (bake.options["use_docker"] == "yes")
 
