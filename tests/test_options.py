@@ -13,17 +13,21 @@ import itertools
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import TEMPLATE_DIR, check_lock, run
+from scripts.lock import find_python
+
+from .conftest import TEMPLATE_DIR, check_lock, free_port, run, serve
 
 # A covering set: every value of every option, and every pair of values of any two options
 # (test_bakes_cover_every_pair_of_option_values checks this against cookiecutter.json).
@@ -47,6 +51,7 @@ DOCKER_BAKES = [bake for bake in BAKE_IDS if "-yes-" in bake]
 CI_BAKES = [bake for bake in BAKE_IDS if bake.endswith("-github-actions")]
 
 JINJA_MARKERS = ("{{", "{%", "{#")
+UV_VERSION = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["_uv_version"]
 
 
 class Bake:
@@ -256,8 +261,11 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     return instructions
 
 
-def substitute(arguments: str, args: dict[str, str]) -> str:
-    return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), arguments)
+def healthcheck_command(instructions: list[tuple[str, str]]) -> list[str]:
+    """The HEALTHCHECK's command, which must be in exec form: CMD followed by a JSON array."""
+    arguments = next(arguments for keyword, arguments in instructions if keyword == "HEALTHCHECK")
+    _, _, command = arguments.partition(" CMD ")
+    return json.loads(command)
 
 
 def dockerignored(path: str, patterns: list[str]) -> bool:
@@ -279,33 +287,46 @@ def test_dockerfile(bakes, name):
     version = bake.options["python_version"]
     instructions = dockerfile_instructions((bake.path / "Dockerfile").read_text())
 
-    args = {}
-    for keyword, arguments in instructions:
-        if keyword == "ARG" and "=" in arguments:
-            key, value = arguments.split("=", 1)
-            args[key] = value
     stages = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
-    assert len(stages) >= 2, "not a multi-stage build"
-    for index in stages:
-        image = substitute(instructions[index][1], args).split()[0]
-        assert image == f"python:{version}-slim", image
+    assert len(stages) == 2, "not a two-stage build"
+    # Pinned by full version (Dependabot moves the patch), the same in both stages.
+    images = {instructions[index][1].split()[0] for index in stages}
+    assert len(images) == 1, images
+    assert re.fullmatch(rf"python:{re.escape(version)}\.\d+-slim-[a-z]+", images.pop())
     final = instructions[stages[-1] :]
 
     final_keywords = [keyword for keyword, _ in final]
     assert any(keyword == "COPY" and "--from=" in arguments for keyword, arguments in final)
     users = [arguments for keyword, arguments in final if keyword == "USER"]
     assert users, "the image runs as root"
-    assert users[-1].split(":")[0] not in {"root", "0"}
+    # Numeric, so that Kubernetes' runAsNonRoot can check it; and the user made in the image.
+    uid, gid = map(int, re.fullmatch(r"(\d+):(\d+)", users[-1]).groups())
+    assert uid != 0 and gid != 0
+    made = " ".join(arguments for keyword, arguments in final if keyword == "RUN")
+    assert f"--uid {uid}" in made and f"--gid {gid}" in made
     assert "HEALTHCHECK" in final_keywords
-    healthcheck = next(arguments for keyword, arguments in final if keyword == "HEALTHCHECK")
-    assert "/health" in healthcheck
-    assert "python" in healthcheck
-    assert "curl" not in healthcheck, "slim images have no curl"
+    healthcheck = healthcheck_command(final)
+    assert healthcheck[0] == "python"
+    assert "/health" in healthcheck[-1]
+    assert "curl" not in " ".join(healthcheck), "slim images have no curl"
     env = " ".join(arguments for keyword, arguments in final if keyword == "ENV")
     assert "HOST=0.0.0.0" in env
 
     cmd = json.loads(next(arguments for keyword, arguments in final if keyword == "CMD"))
     assert cmd == ["python", "-m", bake.package]
+
+    # Python packages come from the lock only: pip installs uv alone, at the version generated
+    # projects pin, and every uv sync is --locked (a stale lock fails the build), after the lock
+    # is in the build context.
+    build = instructions[: stages[-1]]
+    runs = [arguments for keyword, arguments in build if keyword == "RUN"]
+    assert [run for run in runs if "pip install" in run] == [f"pip install --no-cache-dir uv=={UV_VERSION}"]
+    syncs = [run for run in runs if run.startswith("uv sync")]
+    assert len(syncs) == len(runs) - 1, f"a RUN neither installs uv nor syncs the lock: {runs}"
+    assert all("--locked" in sync.split() and "--no-dev" in sync.split() for sync in syncs)
+    first_sync = build.index(("RUN", syncs[0]))
+    assert any(keyword == "COPY" and "uv.lock" in arguments.split() for keyword, arguments in build[:first_sync])
+    assert "--no-editable" in syncs[-1].split(), "the runtime gets the package itself, not a link to /src"
 
     # Secrets never enter the image: nothing sets SECRET_KEY, nothing copies .env.
     for keyword, arguments in instructions:
@@ -343,6 +364,109 @@ def test_dockerfile(bakes, name):
         ".git/config",
     ):
         assert dockerignored(secret_or_junk, patterns), f"{secret_or_junk} would reach the build context"
+
+
+def tool(name: str) -> str:
+    """A linter requirements-dev.txt installs beside this Python (zizmor, hadolint)."""
+    return str(Path(sys.executable).parent / name)
+
+
+@pytest.mark.parametrize("name", DOCKER_BAKES)
+def test_hadolint_finds_nothing(bakes, name, tmp_path):
+    # Its default rules: no configuration from this machine (XDG_CONFIG_HOME, HADOLINT_*) applies.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HADOLINT_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [tool("hadolint"), "--format", "json", "Dockerfile"],
+        cwd=bakes[name].path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def image_build(bakes, tmp_path_factory) -> tuple[Bake, Path, list[tuple[str, str]]]:
+    """The Dockerfile's build stage run here, without Docker, on one bake: its COPYs copy from
+    the bake into a fresh folder, its RUNs run there with its ENV (they are the ones the image
+    runs), except that the environment goes to a fresh folder instead of /opt/venv, the Python is
+    the bake's version found here instead of the image's, and uv may use its download cache."""
+    bake = bakes[DOCKER_BAKES[0]]
+    instructions = dockerfile_instructions((bake.path / "Dockerfile").read_text())
+    runtime_start = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"][-1]
+    work = tmp_path_factory.mktemp("image-build")
+    source, venv = work / "src", work / "venv"
+    source.mkdir()
+    uv_bin = Path(sys.executable).parent
+    env = dict(os.environ)
+    for keyword, arguments in instructions[:runtime_start]:
+        if keyword == "ENV":
+            env.update(item.split("=", 1) for item in shlex.split(arguments))
+        elif keyword == "COPY":
+            *sources, destination = shlex.split(arguments)
+            for item in sources:
+                # Each lands at the same relative path in WORKDIR, as with `COPY a b ./`, `COPY pkg/ pkg/`.
+                assert destination in ("./", item), f"COPY {arguments}: the emulation needs updating"
+                copy = shutil.copytree if (bake.path / item).is_dir() else shutil.copy2
+                copy(bake.path / item, source / item.rstrip("/"))
+        elif keyword == "RUN" and arguments.startswith("pip install"):
+            # The image installs uv from PyPI at the pinned version: the uv here is that one.
+            version = run([uv_bin / "uv", "--version"], cwd=work).stdout.split()[1]
+            assert arguments.endswith(f"uv=={version}"), "the uv here is not the one the image installs"
+        elif keyword == "RUN":
+            assert env["UV_PROJECT_ENVIRONMENT"] == "/opt/venv"
+            env.pop("UV_NO_CACHE", None)
+            here = {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON": find_python(bake.options["python_version"])}
+            run(["/bin/sh", "-c", arguments], cwd=source, env={**env, **here, "PATH": f"{uv_bin}:{env['PATH']}"})
+    return bake, venv, instructions[runtime_start:]
+
+
+def installed_distributions(python: Path) -> dict[str, str]:
+    listing = run(
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m, json; print(json.dumps({d.name: d.version for d in m.distributions()}))",
+        ],
+        cwd=python.parent,
+    )
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in json.loads(listing.stdout).items()}
+
+
+def test_the_image_build_installs_exactly_the_locked_runtime(image_build):
+    bake, venv, _ = image_build
+    installed = installed_distributions(venv / "bin" / "python")
+    locked = {
+        package["name"]: package["version"] for package in tomllib.loads((bake.path / "uv.lock").read_text())["package"]
+    }
+    assert installed.pop(bake.slug) == "0.1.0"
+    assert {name: locked.get(name) for name in installed} == installed, "versions differ from uv.lock"
+    assert {"faster-api-web", "uvicorn", "python-jose", "libpass", "bcrypt"} <= set(installed)
+    assert not {"pytest", "ruff"} & set(installed), "the development tools reached the image"
+    # Installed, not linked to the build folder the runtime stage leaves behind.
+    origin = run([venv / "bin" / "python", "-c", f"import {bake.package}; print({bake.package}.__file__)"], cwd=venv)
+    assert Path(origin.stdout.strip()).is_relative_to(venv)
+
+
+def test_the_image_serves_and_its_healthcheck_tells_up_from_down(image_build, tmp_path):
+    _, venv, runtime = image_build
+    port = free_port()
+    env = {
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",  # as the image's ENV PATH=/opt/venv/bin:$PATH
+        "HOST": "127.0.0.1",  # loopback here; 0.0.0.0 inside the container
+        "PORT": str(port),
+        "SECRET_KEY": secrets.token_urlsafe(64),
+    }
+    command = json.loads(next(arguments for keyword, arguments in runtime if keyword == "CMD"))
+    healthcheck = healthcheck_command(runtime)
+    workdir = tmp_path / "app"  # the image's WORKDIR: empty, no .env
+    workdir.mkdir()
+    with serve(command, workdir, port, env=env):
+        probe = subprocess.run(healthcheck, cwd=workdir, env={**os.environ, **env}, capture_output=True, timeout=30)
+        assert probe.returncode == 0, probe.stderr
+    probe = subprocess.run(healthcheck, cwd=workdir, env={**os.environ, **env}, capture_output=True, timeout=30)
+    assert probe.returncode == 1, "the healthcheck passed with the service stopped"
 
 
 # ---- GitHub Actions workflow ---------------------------------------------------------------------
