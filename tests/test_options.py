@@ -499,6 +499,47 @@ def test_ci_workflow(bakes, name):
     else:
         assert "docker" not in workflow["jobs"]
 
+    # Least privilege: the token only reads, no job asks for more, no trigger runs a fork's code
+    # with the base repository's secrets.
+    assert workflow["permissions"] == {"contents": "read"}
+    assert not any("permissions" in job for job in workflow["jobs"].values())
+    assert "pull_request_target" not in triggers and "workflow_run" not in triggers
+    # Every action pinned to a full commit, its release named in a comment; one commit per action.
+    uses = re.findall(r"^\s*(?:- )?uses: (\S+)(.*)$", text, re.MULTILINE)
+    assert uses
+    pins = {}
+    for reference, comment in uses:
+        action, _, commit = reference.partition("@")
+        assert re.fullmatch(r"[0-9a-f]{40}", commit), f"{reference} is not pinned to a commit"
+        assert re.fullmatch(r" # v\d+\.\d+\.\d+", comment), f"{reference}: no release comment"
+        pins.setdefault(action, set()).add(reference + comment)
+    assert all(len(references) == 1 for references in pins.values()), pins
+    checkouts = [step for step in steps if step.get("uses", "").startswith("actions/checkout@")]
+    assert all(step.get("with", {}).get("persist-credentials") is False for step in checkouts)
+
+    # Packages come from the lock: pip installs the pinned uv only, the lock is checked against
+    # pyproject.toml, and each job that runs the code first syncs exactly the lock.
+    installs = re.findall(r"pip install .*", commands)
+    assert set(installs) == {f"pip install uv=={UV_VERSION}"}, installs
+    assert "uv lock --check" in commands
+    for job_name, job in workflow["jobs"].items():
+        runs = [step.get("run", "") for step in job["steps"]]
+        if any(".venv/bin/" in run for run in runs):
+            assert "uv sync --locked --extra dev" in runs, f"job {job_name} does not install from the lock"
+
+
+@pytest.mark.parametrize("name", CI_BAKES)
+def test_zizmor_finds_nothing(bakes, name):
+    """The workflows, at zizmor's default persona, no configuration."""
+    result = subprocess.run(
+        [tool("zizmor"), "--offline", "--no-config", "--format", "json", "."],
+        cwd=bakes[name].path,
+        capture_output=True,
+        text=True,
+    )
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stdout + result.stderr
+    assert "completed ./.github/workflows/ci.yml" in result.stderr
+
 
 # ---- cruft ---------------------------------------------------------------------------------------
 
