@@ -22,7 +22,8 @@ COOKIE_SECURE=false
 
 OPTIONAL_FILES = {
     "use_docker": ["Dockerfile", ".dockerignore"],
-    "ci": [".github"],
+    # .github/dependabot.yml stays: it updates the lock (and the base image) with or without CI.
+    "ci": [".github/workflows"],
 }
 
 

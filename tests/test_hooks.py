@@ -56,18 +56,21 @@ def test_env_file_is_private_and_never_overwritten(tmp_path):
 @pytest.mark.parametrize(
     ("use_docker", "ci", "kept", "removed"),
     [
-        ("yes", "github-actions", {"Dockerfile", ".dockerignore", ".github"}, set()),
-        ("no", "none", set(), {"Dockerfile", ".dockerignore", ".github"}),
-        ("no", "github-actions", {".github"}, {"Dockerfile", ".dockerignore"}),
+        ("yes", "github-actions", {"Dockerfile", ".dockerignore", ".github/workflows"}, set()),
+        ("no", "none", set(), {"Dockerfile", ".dockerignore", ".github/workflows"}),
+        ("no", "github-actions", {".github/workflows"}, {"Dockerfile", ".dockerignore"}),
     ],
 )
 def test_files_of_options_not_taken_are_removed(tmp_path, use_docker, ci, kept, removed):
     (tmp_path / "Dockerfile").write_text("FROM python\n")
     (tmp_path / ".dockerignore").write_text(".env\n")
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "dependabot.yml").write_text("version: 2\n")
     post_gen_project.remove_unused_files(tmp_path, use_docker=use_docker, ci=ci)
-    assert {path.name for path in tmp_path.iterdir()} == kept
+    assert all((tmp_path / name).exists() for name in kept)
     assert not any((tmp_path / name).exists() for name in removed)
+    # Dependabot keeps the lock (and the base image) up to date with or without CI.
+    assert (tmp_path / ".github" / "dependabot.yml").is_file()
 
 
 # A uv.lock as scripts/lock.py stores it: made for the stand-in project, which sorts after "httpx".

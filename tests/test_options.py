@@ -144,7 +144,8 @@ def test_files_of_options_taken_and_only_those(bakes, name):
     present = {str(file.relative_to(bake.path)) for file in bake.files}
     docker_files = {"Dockerfile", ".dockerignore"}
     ci_files = {".github/workflows/ci.yml"}
-    for always in ("Makefile", ".pre-commit-config.yaml", "pyproject.toml", "uv.lock", ".env", ".gitignore"):
+    always_there = ("Makefile", ".pre-commit-config.yaml", "pyproject.toml", "uv.lock", ".env", ".gitignore")
+    for always in (*always_there, ".github/dependabot.yml"):
         assert always in present
 
     if bake.options["use_docker"] == "yes":
@@ -157,10 +158,11 @@ def test_files_of_options_taken_and_only_those(bakes, name):
     if bake.options["ci"] == "github-actions":
         assert ci_files <= present
     else:
-        assert not (bake.path / ".github").exists()
+        # Dependabot stays without CI (it keeps the lock patched), so .github/ holds just that.
+        assert sorted((bake.path / ".github").iterdir()) == [bake.path / ".github" / "dependabot.yml"]
         for file, text in bake.texts():
             lowered = text.lower()
-            for mention in (".github", "github actions", "ci.yml"):
+            for mention in (".github/workflows", "github actions", "github-actions", "ci.yml"):
                 assert mention not in lowered, f"{file.name} mentions {mention!r}, CI not chosen"
 
 
@@ -528,9 +530,37 @@ def test_ci_workflow(bakes, name):
             assert "uv sync --locked --extra dev" in runs, f"job {job_name} does not install from the lock"
 
 
-@pytest.mark.parametrize("name", CI_BAKES)
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_dependabot_updates_what_the_answers_bring(bakes, name):
+    bake = bakes[name]
+    config = yaml.safe_load((bake.path / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert len(updates) == len(config["updates"]), "an ecosystem is listed twice"
+    wanted = {"uv"}  # the lock, whatever the answers
+    if bake.options["ci"] == "github-actions":
+        wanted.add("github-actions")
+    if bake.options["use_docker"] == "yes":
+        wanted.add("docker")
+    assert set(updates) == wanted
+    assert (bake.path / "uv.lock").is_file()
+    for ecosystem, update in updates.items():
+        assert update["directory"] == "/", ecosystem
+        assert update["schedule"]["interval"] == "weekly", ecosystem
+        assert update["cooldown"]["default-days"] >= 7, ecosystem
+        # One grouped pull request a week for every minor and patch update; majors come alone.
+        [group] = update["groups"].values()
+        assert group["patterns"] == ["*"], ecosystem
+        assert sorted(group["update-types"]) == ["minor", "patch"], ecosystem
+    if "docker" in updates:
+        # Patch releases of the image's Python only: a newer minor is a decision, not an update.
+        [rule] = [rule for rule in updates["docker"]["ignore"] if rule["dependency-name"] == "python"]
+        assert set(rule["update-types"]) == {"version-update:semver-major", "version-update:semver-minor"}
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
 def test_zizmor_finds_nothing(bakes, name):
-    """The workflows, at zizmor's default persona, no configuration."""
+    """The workflows and dependabot.yml, at zizmor's default persona, no configuration."""
     result = subprocess.run(
         [tool("zizmor"), "--offline", "--no-config", "--format", "json", "."],
         cwd=bakes[name].path,
@@ -538,7 +568,9 @@ def test_zizmor_finds_nothing(bakes, name):
         text=True,
     )
     assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stdout + result.stderr
-    assert "completed ./.github/workflows/ci.yml" in result.stderr
+    audited = re.findall(r"completed (\S+)", result.stderr)
+    assert "./.github/dependabot.yml" in audited
+    assert ("./.github/workflows/ci.yml" in audited) == (bakes[name].options["ci"] == "github-actions")
 
 
 # ---- cruft ---------------------------------------------------------------------------------------
