@@ -144,7 +144,15 @@ def test_files_of_options_taken_and_only_those(bakes, name):
     present = {str(file.relative_to(bake.path)) for file in bake.files}
     docker_files = {"Dockerfile", ".dockerignore"}
     ci_files = {".github/workflows/ci.yml"}
-    always_there = ("Makefile", ".pre-commit-config.yaml", "pyproject.toml", "uv.lock", ".env", ".gitignore")
+    always_there = (
+        "Makefile",
+        ".pre-commit-config.yaml",
+        "pyproject.toml",
+        "uv.lock",
+        "SECURITY.md",
+        ".env",
+        ".gitignore",
+    )
     for always in (*always_there, ".github/dependabot.yml"):
         assert always in present
 
@@ -235,6 +243,7 @@ def test_makefile_targets(bakes, name):
     # -n prints each command without running it; "help" lists the documented targets.
     plan = run(["make", "-n", "install", "run", "test", "lint", "format"], cwd=bake.path).stdout
     assert '.venv/bin/python -m pip install -e ".[dev]"' in plan
+    assert "uv.lock" in plan and "uv sync --locked --extra dev" in plan, "install does not say where the lock is"
     assert f".venv/bin/python -m {bake.package}\n" in plan
     assert ".venv/bin/python -m pytest" in plan
     assert ".venv/bin/ruff check ." in plan
@@ -242,6 +251,20 @@ def test_makefile_targets(bakes, name):
     assert run(["make", "-n", "lock"], cwd=bake.path).stdout == "uv lock\n"
     targets = run(["make", "help"], cwd=bake.path).stdout
     assert ("docker-build" in targets) == (bake.options["use_docker"] == "yes")
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_docs_say_how_to_update_the_lock_and_where_to_report_a_vulnerability(bakes, name):
+    bake = bakes[name]
+    readme = (bake.path / "README.md").read_text()
+    for command in ("make lock", "uv lock --upgrade", "uv sync --locked --extra dev"):
+        assert command in readme
+    assert "Dependabot" in readme
+    assert "[SECURITY.md](SECURITY.md)" in readme
+    security = (bake.path / "SECURITY.md").read_text()
+    assert "you@example.com" in security  # the author_email answer
+    for setting in ("SECRET_KEY", "COOKIE_SECURE", "ALLOWED_ORIGINS"):
+        assert f"`{setting}`" in security
 
 
 # ---- Dockerfile ---------------------------------------------------------------------------------
