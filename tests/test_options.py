@@ -1,11 +1,14 @@
 """Every option value, and every pair of values that interact, baked and checked.
 
 Each bake must: leave no Jinja behind, carry the files of the options taken and no trace of the
-others, pass `ruff check` and `ruff format --check`, and pass its own tests (each bake runs a
-shard of its suite, the six shards make the whole suite; BAKE_SUITES=full runs all). The container
-and CI files are parsed and must name the chosen Python version and the right package. Finally,
-`cruft create` / `cruft update` work against a local copy of this template, keep the project's
-own `.env`, and `.cruft.json` holds no secret.
+others, pass `ruff check` and `ruff format --check`, `uv lock --check` (offline), zizmor (its
+workflows and dependabot.yml) and hadolint (its Dockerfile) with no finding, and pass its own tests
+(each bake runs a shard of its suite, the six shards make the whole suite; BAKE_SUITES=full runs
+all). The container, CI and Dependabot files are parsed: they must name the chosen Python version
+and the right package, install only from the lock, pin what they use, and update what the answers
+bring. One bake's image build stage is run without Docker: it must install exactly the locked
+packages, serve, and pass its HEALTHCHECK. Finally, `cruft create` / `cruft update` work against a
+local copy of this template, keep the project's own `.env`, and `.cruft.json` holds no secret.
 """
 
 import fnmatch
