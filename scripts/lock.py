@@ -147,9 +147,18 @@ def find_python(version: str) -> str | None:
     return None
 
 
+def uv_environment() -> dict[str, str]:
+    """This environment without a developer's own package indexes: the locks must name the public
+    registry that generated projects install from, never a mirror of whoever ran the script."""
+    private = ("UV_INDEX", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_NO_INDEX")
+    return {name: value for name, value in os.environ.items() if not name.startswith(private)}
+
+
 def uv(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """The uv installed beside this Python (requirements-dev.txt pins it)."""
-    return subprocess.run([sys.executable, "-m", "uv", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "uv", *args], cwd=cwd, capture_output=True, text=True, env=uv_environment()
+    )
 
 
 def uv_python_args(version: str) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.lock import find_python
+from scripts.lock import find_python, uv_environment
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 
@@ -118,7 +118,7 @@ def check_lock(project_dir: Path, python_version: str) -> None:
         cwd=project_dir,
         capture_output=True,
         text=True,
-        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        env={**uv_environment(), "UV_PYTHON_DOWNLOADS": "never"},
     )
     if result.returncode != 0:
         pytest.fail(

@@ -73,6 +73,7 @@ def test_uv_rewriting_a_bakes_lock_changes_nothing_but_what_changed(cookies):
     pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.1.1"', 1))
     relock = subprocess.run(
         [sys.executable, "-m", "uv", "lock", "--python", sys.executable],
+        env=lock.uv_environment(),
         cwd=project,
         capture_output=True,
         text=True,
