@@ -1,9 +1,10 @@
 """Finishes a generated project: puts the chosen database backend's files in place, writes the
-secrets into .env and removes the files of options not taken. Standard library only: cookiecutter
-installs nothing for hooks."""
+secrets into .env, removes the files of options not taken and names the project in its uv.lock.
+Standard library only: cookiecutter installs nothing for hooks."""
 
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -35,7 +36,8 @@ BACKEND_OF_DATABASE = {"fake": "fake", "sqlite": "sql", "postgresql": "sql"}
 
 OPTIONAL_FILES = {
     "use_docker": ["Dockerfile", ".dockerignore", "compose.yaml"],
-    "ci": [".github"],
+    # .github/dependabot.yml stays: it updates the lock (and the base image) with or without CI.
+    "ci": [".github/workflows"],
 }
 
 
@@ -94,12 +96,35 @@ def remove_unused_files(project_dir: Path, use_docker: str, ci: str) -> None:
             path.unlink()
 
 
+def distribution_name(name: str) -> str:
+    """A name as uv writes it in uv.lock (normalised as PEP 503 says): "My_Service.x" -> "my-service-x"."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def place_project_in_lock(lock: str, project_name: str) -> str:
+    """uv.lock comes from the template, locked for a stand-in project name (scripts/lock.py).
+    Give the project's own entry (the one whose source is the project folder) this project's
+    name, and move it to where uv keeps it (entries sorted by name), so that the first `uv lock`
+    run here finds the file as uv would have written it."""
+    header, *entries = (part.rstrip("\n") for part in re.split(r"(?m)^(?=\[\[package\]\]$)", lock))
+    [own] = [entry for entry in entries if re.search(r'(?m)^source = \{ (editable|virtual) = "\." \}$', entry)]
+    entries.remove(own)
+    name = distribution_name(project_name)
+    own = re.sub(r'(?m)^name = ".*"$', f'name = "{name}"', own, count=1)
+    names = [re.search(r'(?m)^name = "(.*)"$', entry).group(1) for entry in entries]
+    entries.insert(next((i for i, other in enumerate(names) if other > name), len(entries)), own)
+    return "\n\n".join([header, *entries]) + "\n"
+
+
 def main() -> None:
     project_dir = Path.cwd()
     answers = json.loads(ANSWERS)
     install_backend(project_dir, answers["database"])
     wrote_env = ensure_env_file(project_dir, answers["database"], answers["package_name"])
     remove_unused_files(project_dir, use_docker=answers["use_docker"], ci=answers["ci"])
+    lock = project_dir / "uv.lock"
+    if lock.exists():  # scripts/lock.py bakes without one, to make it
+        lock.write_text(place_project_in_lock(lock.read_text(), answers["project_slug"]))
     if wrote_env:
         print(f"Created {project_dir.name}/ with fresh secrets in .env (git-ignored).")
     else:

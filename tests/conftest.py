@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.lock import find_python, uv_environment
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 # The folder of Swagger UI's files, which a bake holds as published (cookiecutter.json
 # `_copy_without_render`): checks of what the template renders skip them.
@@ -143,3 +145,24 @@ def run(
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def check_lock(project_dir: Path, python_version: str) -> None:
+    """`uv lock --check` on a bake, offline: it passes only if uv.lock is what uv would lock for
+    the bake's pyproject.toml (it needs no download for that). uv wants an interpreter that
+    satisfies requires-python even to check, and a pyenv shim on PATH breaks its search: name one."""
+    python = find_python(python_version)
+    if python is None:
+        pytest.skip(f"python{python_version} is not installed here: uv cannot check a lock for it")
+    result = subprocess.run(
+        [sys.executable, "-m", "uv", "lock", "--check", "--offline", "--python", python],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        env={**uv_environment(), "UV_PYTHON_DOWNLOADS": "never"},
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"{project_dir.name}: uv.lock does not match its pyproject.toml. Whoever changes the generated "
+            f"dependencies re-runs `python scripts/lock.py` (README: Locked dependencies).\n{result.stderr}"
+        )

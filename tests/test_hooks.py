@@ -1,5 +1,6 @@
 """The hooks, imported and called directly (they are importable: hooks/__init__.py)."""
 
+import re
 import stat
 
 import pytest
@@ -102,9 +103,9 @@ def test_the_chosen_backend_moves_into_place_and_no_other(tmp_path, database, ba
 @pytest.mark.parametrize(
     ("use_docker", "ci", "kept", "removed"),
     [
-        ("yes", "github-actions", {"Dockerfile", ".dockerignore", "compose.yaml", ".github"}, set()),
-        ("no", "none", set(), {"Dockerfile", ".dockerignore", "compose.yaml", ".github"}),
-        ("no", "github-actions", {".github"}, {"Dockerfile", ".dockerignore", "compose.yaml"}),
+        ("yes", "github-actions", {"Dockerfile", ".dockerignore", "compose.yaml", ".github/workflows"}, set()),
+        ("no", "none", set(), {"Dockerfile", ".dockerignore", "compose.yaml", ".github/workflows"}),
+        ("no", "github-actions", {".github/workflows"}, {"Dockerfile", ".dockerignore", "compose.yaml"}),
     ],
 )
 def test_files_of_options_not_taken_are_removed(tmp_path, use_docker, ci, kept, removed):
@@ -112,6 +113,82 @@ def test_files_of_options_not_taken_are_removed(tmp_path, use_docker, ci, kept, 
     (tmp_path / ".dockerignore").write_text(".env\n")
     (tmp_path / "compose.yaml").write_text("services: {}\n")
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "dependabot.yml").write_text("version: 2\n")
     post_gen_project.remove_unused_files(tmp_path, use_docker=use_docker, ci=ci)
-    assert {path.name for path in tmp_path.iterdir()} == kept
+    assert all((tmp_path / name).exists() for name in kept)
     assert not any((tmp_path / name).exists() for name in removed)
+    # Dependabot keeps the lock (and the base image) up to date with or without CI.
+    assert (tmp_path / ".github" / "dependabot.yml").is_file()
+
+
+# A uv.lock as scripts/lock.py stores it: made for the stand-in project, which sorts after "httpx".
+STORED_LOCK = """\
+version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "anyio"
+version = "4.9.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "httpx"
+version = "0.28.1"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "locked-service"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [
+    { name = "httpx" },
+]
+
+[package.metadata]
+requires-dist = [{ name = "httpx" }]
+
+[[package]]
+name = "zope-interface"
+version = "7.2"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+
+def lock_entries(lock: str) -> list[tuple[str, str]]:
+    """(name, source) of each entry, in the file's order."""
+    return re.findall(r'\[\[package\]\]\nname = "(.*)"\nversion = ".*"\nsource = \{ (\w+)', lock)
+
+
+@pytest.mark.parametrize(
+    ("slug", "name", "position"),
+    [
+        ("aardvark", "aardvark", 0),
+        ("billing-gateway", "billing-gateway", 1),
+        ("my_svc.x", "my-svc-x", 2),  # uv writes names normalised (PEP 503)
+        ("zzz", "zzz", 3),
+    ],
+)
+def test_the_project_takes_its_name_and_uvs_place_in_the_lock(slug, name, position):
+    placed = post_gen_project.place_project_in_lock(STORED_LOCK, slug)
+    entries = lock_entries(placed)
+    assert entries[position] == (name, "editable")
+    assert [entry for entry in entries if entry[1] == "registry"] == [
+        ("anyio", "registry"),
+        ("httpx", "registry"),
+        ("zope-interface", "registry"),
+    ]
+    # The entry moves whole, sub-tables included; nothing else changes.
+    own = 'version = "0.1.0"\nsource = { editable = "." }\ndependencies = [\n    { name = "httpx" },\n]\n\n'
+    assert own + '[package.metadata]\nrequires-dist = [{ name = "httpx" }]\n' in placed
+    assert sorted(placed.splitlines()) == sorted(STORED_LOCK.replace("locked-service", name).splitlines())
+
+
+def test_a_lock_already_in_place_is_left_as_it_is():
+    assert post_gen_project.place_project_in_lock(STORED_LOCK, "locked-service") == STORED_LOCK
+
+
+def test_a_lock_without_the_projects_own_entry_stops_generation():
+    without = STORED_LOCK.replace('source = { editable = "." }', 'source = { registry = "https://pypi.org/simple" }')
+    with pytest.raises(ValueError):
+        post_gen_project.place_project_in_lock(without, "billing-gateway")

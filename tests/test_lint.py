@@ -1,4 +1,4 @@
-"""The template's own Python (hooks, tests, benchmarks) passes ruff, as the generated code does."""
+"""The template's own Python (hooks, scripts, tests, benchmarks) passes ruff, as the generated code does."""
 
 import sys
 
@@ -6,7 +6,7 @@ import pytest
 
 from .conftest import TEMPLATE_DIR, run
 
-OWN_CODE = ["hooks", "tests", "benchmarks"]
+OWN_CODE = ["hooks", "scripts", "tests", "benchmarks"]
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]])

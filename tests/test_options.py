@@ -1,11 +1,15 @@
 """Every option value, and every pair of values that interact, baked and checked.
 
 Each bake must: leave no Jinja behind, carry the files of the options taken and no trace of the
-others, pass `ruff check` and `ruff format --check`, and pass its own tests (each bake runs a
-shard of its backend's suite, the three bakes of a backend together run it whole; BAKE_SUITES=full
-runs all). The container, compose and CI files are parsed and must name the chosen Python
-version, package and database. Finally, `cruft create` / `cruft update` work against a local copy
-of this template, keep the project's own `.env`, and `.cruft.json` holds no secret.
+others, pass `ruff check` and `ruff format --check`, `uv lock --check` (offline), zizmor (its
+workflows and dependabot.yml) and hadolint (its Dockerfile) with no finding, and pass its own tests
+(each bake runs a shard of its backend's suite, the three bakes of a backend together run it whole;
+BAKE_SUITES=full runs all). The container, compose, CI and Dependabot files are parsed: they must
+name the chosen Python version, package and database, install only from the lock, pin what they
+use, and update what the answers bring. One bake's image build stage is run without Docker: it
+must install exactly the locked packages, serve, and pass its HEALTHCHECK. Finally,
+`cruft create` / `cruft update` work against a local copy of this template, keep the project's
+own `.env`, and `.cruft.json` holds no secret.
 """
 
 import fnmatch
@@ -13,18 +17,22 @@ import itertools
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 
+from scripts.lock import find_python
+
 from . import postgres
-from .conftest import TEMPLATE_DIR, rendered, run
+from .conftest import TEMPLATE_DIR, check_lock, free_port, rendered, run, serve
 
 # A covering set: every value of every option, and every pair of values of any two options
 # (test_bakes_cover_every_pair_of_option_values checks this against cookiecutter.json).
@@ -54,6 +62,7 @@ SQL_DOCKER_BAKES = [
 ]
 
 JINJA_MARKERS = ("{{", "{%", "{#")
+UV_VERSION = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["_uv_version"]
 
 
 class Bake:
@@ -163,7 +172,16 @@ def test_files_of_options_taken_and_only_those(bakes, name):
     present = {str(file.relative_to(bake.path)) for file in bake.files}
     docker_files = {"Dockerfile", ".dockerignore"}
     ci_files = {".github/workflows/ci.yml"}
-    for always in ("Makefile", ".pre-commit-config.yaml", "pyproject.toml", ".env", ".gitignore"):
+    always_there = (
+        "Makefile",
+        ".pre-commit-config.yaml",
+        "pyproject.toml",
+        "uv.lock",
+        "SECURITY.md",
+        ".env",
+        ".gitignore",
+    )
+    for always in (*always_there, ".github/dependabot.yml"):
         assert always in present
 
     if bake.options["use_docker"] == "yes":
@@ -176,10 +194,11 @@ def test_files_of_options_taken_and_only_those(bakes, name):
     if bake.options["ci"] == "github-actions":
         assert ci_files <= present
     else:
-        assert not (bake.path / ".github").exists()
+        # Dependabot stays without CI (it keeps the lock patched), so .github/ holds just that.
+        assert sorted((bake.path / ".github").iterdir()) == [bake.path / ".github" / "dependabot.yml"]
         for file, text in bake.texts():
             lowered = text.lower()
-            for mention in (".github", "github actions", "ci.yml"):
+            for mention in (".github/workflows", "github actions", "github-actions", "ci.yml"):
                 assert mention not in lowered, f"{file.name} mentions {mention!r}, CI not chosen"
 
     sql_files = {
@@ -214,6 +233,12 @@ def test_ruff_passes(bakes, name):
     bake = bakes[name]
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=bake.path)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=bake.path)
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_uv_lock_matches_pyproject(bakes, name):
+    bake = bakes[name]
+    check_lock(bake.path, bake.options["python_version"])
 
 
 @pytest.mark.parametrize("name", BAKE_IDS)
@@ -291,12 +316,28 @@ def test_makefile_targets(bakes, name):
     assert '.venv/bin/python -m pip install -e ".[dev]"' in plan
     migrate_then_serve = f".venv/bin/python -m {bake.package} migrate\n.venv/bin/python -m {bake.package}\n"
     assert (migrate_then_serve in plan) == (bake.options["database"] != "fake")
+    assert "uv.lock" in plan and "uv sync --locked --extra dev" in plan, "install does not say where the lock is"
     assert f".venv/bin/python -m {bake.package}\n" in plan
     assert ".venv/bin/python -m pytest" in plan
     assert ".venv/bin/ruff check ." in plan
     assert ".venv/bin/ruff format --check ." in plan
+    assert run(["make", "-n", "lock"], cwd=bake.path).stdout == "uv lock\n"
     targets = run(["make", "help"], cwd=bake.path).stdout
     assert ("docker-build" in targets) == (bake.options["use_docker"] == "yes")
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_docs_say_how_to_update_the_lock_and_where_to_report_a_vulnerability(bakes, name):
+    bake = bakes[name]
+    readme = (bake.path / "README.md").read_text()
+    for command in ("make lock", "uv lock --upgrade", "uv sync --locked --extra dev"):
+        assert command in readme
+    assert "Dependabot" in readme
+    assert "[SECURITY.md](SECURITY.md)" in readme
+    security = (bake.path / "SECURITY.md").read_text()
+    assert "you@example.com" in security  # the author_email answer
+    for setting in ("SECRET_KEY", "COOKIE_SECURE", "ALLOWED_ORIGINS"):
+        assert f"`{setting}`" in security
 
 
 # ---- Dockerfile ---------------------------------------------------------------------------------
@@ -318,8 +359,11 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     return instructions
 
 
-def substitute(arguments: str, args: dict[str, str]) -> str:
-    return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), arguments)
+def healthcheck_command(instructions: list[tuple[str, str]]) -> list[str]:
+    """The HEALTHCHECK's command, which must be in exec form: CMD followed by a JSON array."""
+    arguments = next(arguments for keyword, arguments in instructions if keyword == "HEALTHCHECK")
+    _, _, command = arguments.partition(" CMD ")
+    return json.loads(command)
 
 
 def dockerignored(path: str, patterns: list[str]) -> bool:
@@ -341,33 +385,46 @@ def test_dockerfile(bakes, name):
     version = bake.options["python_version"]
     instructions = dockerfile_instructions((bake.path / "Dockerfile").read_text())
 
-    args = {}
-    for keyword, arguments in instructions:
-        if keyword == "ARG" and "=" in arguments:
-            key, value = arguments.split("=", 1)
-            args[key] = value
     stages = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
-    assert len(stages) >= 2, "not a multi-stage build"
-    for index in stages:
-        image = substitute(instructions[index][1], args).split()[0]
-        assert image == f"python:{version}-slim", image
+    assert len(stages) == 2, "not a two-stage build"
+    # Pinned by full version (Dependabot moves the patch), the same in both stages.
+    images = {instructions[index][1].split()[0] for index in stages}
+    assert len(images) == 1, images
+    assert re.fullmatch(rf"python:{re.escape(version)}\.\d+-slim-[a-z]+", images.pop())
     final = instructions[stages[-1] :]
 
     final_keywords = [keyword for keyword, _ in final]
     assert any(keyword == "COPY" and "--from=" in arguments for keyword, arguments in final)
     users = [arguments for keyword, arguments in final if keyword == "USER"]
     assert users, "the image runs as root"
-    assert users[-1].split(":")[0] not in {"root", "0"}
+    # Numeric, so that Kubernetes' runAsNonRoot can check it; and the user made in the image.
+    uid, gid = map(int, re.fullmatch(r"(\d+):(\d+)", users[-1]).groups())
+    assert uid != 0 and gid != 0
+    made = " ".join(arguments for keyword, arguments in final if keyword == "RUN")
+    assert f"--uid {uid}" in made and f"--gid {gid}" in made
     assert "HEALTHCHECK" in final_keywords
-    healthcheck = next(arguments for keyword, arguments in final if keyword == "HEALTHCHECK")
-    assert "/health" in healthcheck
-    assert "python" in healthcheck
-    assert "curl" not in healthcheck, "slim images have no curl"
+    healthcheck = healthcheck_command(final)
+    assert healthcheck[0] == "python"
+    assert "/health" in healthcheck[-1]
+    assert "curl" not in " ".join(healthcheck), "slim images have no curl"
     env = " ".join(arguments for keyword, arguments in final if keyword == "ENV")
     assert "HOST=0.0.0.0" in env
 
     cmd = json.loads(next(arguments for keyword, arguments in final if keyword == "CMD"))
     assert cmd == ["python", "-m", bake.package]
+
+    # Python packages come from the lock only: pip installs uv alone, at the version generated
+    # projects pin, and every uv sync is --locked (a stale lock fails the build), after the lock
+    # is in the build context.
+    build = instructions[: stages[-1]]
+    runs = [arguments for keyword, arguments in build if keyword == "RUN"]
+    assert [run for run in runs if "pip install" in run] == [f"pip install --no-cache-dir uv=={UV_VERSION}"]
+    syncs = [run for run in runs if run.startswith("uv sync")]
+    assert len(syncs) == len(runs) - 1, f"a RUN neither installs uv nor syncs the lock: {runs}"
+    assert all("--locked" in sync.split() and "--no-dev" in sync.split() for sync in syncs)
+    first_sync = build.index(("RUN", syncs[0]))
+    assert any(keyword == "COPY" and "uv.lock" in arguments.split() for keyword, arguments in build[:first_sync])
+    assert "--no-editable" in syncs[-1].split(), "the runtime gets the package itself, not a link to /src"
 
     # Secrets never enter the image: nothing sets SECRET_KEY, nothing copies .env.
     for keyword, arguments in instructions:
@@ -405,6 +462,109 @@ def test_dockerfile(bakes, name):
         ".git/config",
     ):
         assert dockerignored(secret_or_junk, patterns), f"{secret_or_junk} would reach the build context"
+
+
+def tool(name: str) -> str:
+    """A linter requirements-dev.txt installs beside this Python (zizmor, hadolint)."""
+    return str(Path(sys.executable).parent / name)
+
+
+@pytest.mark.parametrize("name", DOCKER_BAKES)
+def test_hadolint_finds_nothing(bakes, name, tmp_path):
+    # Its default rules: no configuration from this machine (XDG_CONFIG_HOME, HADOLINT_*) applies.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HADOLINT_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [tool("hadolint"), "--format", "json", "Dockerfile"],
+        cwd=bakes[name].path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def image_build(bakes, tmp_path_factory) -> tuple[Bake, Path, list[tuple[str, str]]]:
+    """The Dockerfile's build stage run here, without Docker, on one bake: its COPYs copy from
+    the bake into a fresh folder, its RUNs run there with its ENV (they are the ones the image
+    runs), except that the environment goes to a fresh folder instead of /opt/venv, the Python is
+    the bake's version found here instead of the image's, and uv may use its download cache."""
+    bake = bakes[DOCKER_BAKES[0]]
+    instructions = dockerfile_instructions((bake.path / "Dockerfile").read_text())
+    runtime_start = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"][-1]
+    work = tmp_path_factory.mktemp("image-build")
+    source, venv = work / "src", work / "venv"
+    source.mkdir()
+    uv_bin = Path(sys.executable).parent
+    env = dict(os.environ)
+    for keyword, arguments in instructions[:runtime_start]:
+        if keyword == "ENV":
+            env.update(item.split("=", 1) for item in shlex.split(arguments))
+        elif keyword == "COPY":
+            *sources, destination = shlex.split(arguments)
+            for item in sources:
+                # Each lands at the same relative path in WORKDIR, as with `COPY a b ./`, `COPY pkg/ pkg/`.
+                assert destination in ("./", item), f"COPY {arguments}: the emulation needs updating"
+                copy = shutil.copytree if (bake.path / item).is_dir() else shutil.copy2
+                copy(bake.path / item, source / item.rstrip("/"))
+        elif keyword == "RUN" and arguments.startswith("pip install"):
+            # The image installs uv from PyPI at the pinned version: the uv here is that one.
+            version = run([uv_bin / "uv", "--version"], cwd=work).stdout.split()[1]
+            assert arguments.endswith(f"uv=={version}"), "the uv here is not the one the image installs"
+        elif keyword == "RUN":
+            assert env["UV_PROJECT_ENVIRONMENT"] == "/opt/venv"
+            env.pop("UV_NO_CACHE", None)
+            here = {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON": find_python(bake.options["python_version"])}
+            run(["/bin/sh", "-c", arguments], cwd=source, env={**env, **here, "PATH": f"{uv_bin}:{env['PATH']}"})
+    return bake, venv, instructions[runtime_start:]
+
+
+def installed_distributions(python: Path) -> dict[str, str]:
+    listing = run(
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m, json; print(json.dumps({d.name: d.version for d in m.distributions()}))",
+        ],
+        cwd=python.parent,
+    )
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in json.loads(listing.stdout).items()}
+
+
+def test_the_image_build_installs_exactly_the_locked_runtime(image_build):
+    bake, venv, _ = image_build
+    installed = installed_distributions(venv / "bin" / "python")
+    locked = {
+        package["name"]: package["version"] for package in tomllib.loads((bake.path / "uv.lock").read_text())["package"]
+    }
+    assert installed.pop(bake.slug) == "0.1.0"
+    assert {name: locked.get(name) for name in installed} == installed, "versions differ from uv.lock"
+    assert {"faster-api-web", "uvicorn", "python-jose", "libpass", "bcrypt"} <= set(installed)
+    assert not {"pytest", "ruff"} & set(installed), "the development tools reached the image"
+    # Installed, not linked to the build folder the runtime stage leaves behind.
+    origin = run([venv / "bin" / "python", "-c", f"import {bake.package}; print({bake.package}.__file__)"], cwd=venv)
+    assert Path(origin.stdout.strip()).is_relative_to(venv)
+
+
+def test_the_image_serves_and_its_healthcheck_tells_up_from_down(image_build, tmp_path):
+    _, venv, runtime = image_build
+    port = free_port()
+    env = {
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",  # as the image's ENV PATH=/opt/venv/bin:$PATH
+        "HOST": "127.0.0.1",  # loopback here; 0.0.0.0 inside the container
+        "PORT": str(port),
+        "SECRET_KEY": secrets.token_urlsafe(64),
+    }
+    command = json.loads(next(arguments for keyword, arguments in runtime if keyword == "CMD"))
+    healthcheck = healthcheck_command(runtime)
+    workdir = tmp_path / "app"  # the image's WORKDIR: empty, no .env
+    workdir.mkdir()
+    with serve(command, workdir, port, env=env):
+        probe = subprocess.run(healthcheck, cwd=workdir, env={**os.environ, **env}, capture_output=True, timeout=30)
+        assert probe.returncode == 0, probe.stderr
+    probe = subprocess.run(healthcheck, cwd=workdir, env={**os.environ, **env}, capture_output=True, timeout=30)
+    assert probe.returncode == 1, "the healthcheck passed with the service stopped"
 
 
 # ---- GitHub Actions workflow ---------------------------------------------------------------------
@@ -448,6 +608,77 @@ def test_ci_workflow(bakes, name):
     else:
         assert "docker" not in workflow["jobs"]
 
+    # Least privilege: the token only reads, no job asks for more, no trigger runs a fork's code
+    # with the base repository's secrets.
+    assert workflow["permissions"] == {"contents": "read"}
+    assert not any("permissions" in job for job in workflow["jobs"].values())
+    assert "pull_request_target" not in triggers and "workflow_run" not in triggers
+    # Every action pinned to a full commit, its release named in a comment; one commit per action.
+    uses = re.findall(r"^\s*(?:- )?uses: (\S+)(.*)$", text, re.MULTILINE)
+    assert uses
+    pins = {}
+    for reference, comment in uses:
+        action, _, commit = reference.partition("@")
+        assert re.fullmatch(r"[0-9a-f]{40}", commit), f"{reference} is not pinned to a commit"
+        assert re.fullmatch(r" # v\d+\.\d+\.\d+", comment), f"{reference}: no release comment"
+        pins.setdefault(action, set()).add(reference + comment)
+    assert all(len(references) == 1 for references in pins.values()), pins
+    checkouts = [step for step in steps if step.get("uses", "").startswith("actions/checkout@")]
+    assert all(step.get("with", {}).get("persist-credentials") is False for step in checkouts)
+
+    # Packages come from the lock: pip installs the pinned uv only, the lock is checked against
+    # pyproject.toml, and each job that runs the code first syncs exactly the lock.
+    installs = re.findall(r"pip install .*", commands)
+    assert set(installs) == {f"pip install uv=={UV_VERSION}"}, installs
+    assert "uv lock --check" in commands
+    for job_name, job in workflow["jobs"].items():
+        runs = [step.get("run", "") for step in job["steps"]]
+        if any(".venv/bin/" in run for run in runs):
+            assert "uv sync --locked --extra dev" in runs, f"job {job_name} does not install from the lock"
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_dependabot_updates_what_the_answers_bring(bakes, name):
+    bake = bakes[name]
+    config = yaml.safe_load((bake.path / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert len(updates) == len(config["updates"]), "an ecosystem is listed twice"
+    wanted = {"uv"}  # the lock, whatever the answers
+    if bake.options["ci"] == "github-actions":
+        wanted.add("github-actions")
+    if bake.options["use_docker"] == "yes":
+        wanted.add("docker")
+    assert set(updates) == wanted
+    assert (bake.path / "uv.lock").is_file()
+    for ecosystem, update in updates.items():
+        assert update["directory"] == "/", ecosystem
+        assert update["schedule"]["interval"] == "weekly", ecosystem
+        assert update["cooldown"]["default-days"] >= 7, ecosystem
+        # One grouped pull request a week for every minor and patch update; majors come alone.
+        [group] = update["groups"].values()
+        assert group["patterns"] == ["*"], ecosystem
+        assert sorted(group["update-types"]) == ["minor", "patch"], ecosystem
+    if "docker" in updates:
+        # Patch releases of the image's Python only: a newer minor is a decision, not an update.
+        [rule] = [rule for rule in updates["docker"]["ignore"] if rule["dependency-name"] == "python"]
+        assert set(rule["update-types"]) == {"version-update:semver-major", "version-update:semver-minor"}
+
+
+@pytest.mark.parametrize("name", BAKE_IDS)
+def test_zizmor_finds_nothing(bakes, name):
+    """The workflows and dependabot.yml, at zizmor's default persona, no configuration."""
+    result = subprocess.run(
+        [tool("zizmor"), "--offline", "--no-config", "--format", "json", "."],
+        cwd=bakes[name].path,
+        capture_output=True,
+        text=True,
+    )
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stdout + result.stderr
+    audited = re.findall(r"completed (\S+)", result.stderr)
+    assert "./.github/dependabot.yml" in audited
+    assert ("./.github/workflows/ci.yml" in audited) == (bakes[name].options["ci"] == "github-actions")
+
 
 # ---- compose.yaml ------------------------------------------------------------------------------
 
@@ -477,7 +708,7 @@ def test_compose_runs_migrations_before_the_service_and_keeps_data_on_a_volume(b
         assert app["volumes"] == migrate["volumes"] == ["data:/app/data"]
         assert set(compose["volumes"]) == {"data"}
         dockerfile = (bake.path / "Dockerfile").read_text()
-        assert "mkdir /app/data && chown app:app /app/data" in dockerfile
+        assert "mkdir /app/data && chown 10001:10001 /app/data" in dockerfile
 
 
 # ---- cruft ---------------------------------------------------------------------------------------

@@ -3,28 +3,16 @@
 SQL backend, so its drivers are installed there too."""
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from scripts.lock import find_python
+
 from . import postgres
 from .conftest import TEMPLATE_DIR, install_project, run, run_project_tests
 
-PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
 NEWER_VERSIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())["python_version"][1:]
-
-
-def interpreter(version: str) -> str | None:
-    """`pythonX.Y` on PATH or installed by pyenv, if it really runs (a pyenv shim exists even
-    for versions that are not the active one)."""
-    candidates = [shutil.which(f"python{version}"), *sorted(PYENV_VERSIONS.glob(f"{version}.*/bin/python"))]
-    for path in filter(None, candidates):
-        if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
-            return str(path)
-    return None
-
 
 # The SQL backends' dependencies (drivers with compiled parts) get installed on the newer Pythons too.
 DATABASE_OF_VERSION = {"3.12": "sqlite", "3.13": "postgresql"}
@@ -32,7 +20,7 @@ DATABASE_OF_VERSION = {"3.12": "sqlite", "3.13": "postgresql"}
 
 @pytest.mark.parametrize("version", NEWER_VERSIONS)
 def test_a_bake_installs_and_passes_its_tests_on_its_python(cookies, tmp_path, version):
-    python = interpreter(version)
+    python = find_python(version)
     if python is None:
         pytest.skip(f"python{version} is not installed here")
     database = DATABASE_OF_VERSION.get(version, "fake")
