@@ -3,7 +3,9 @@ its own command, served by uvicorn on a real SQLite file or PostgreSQL database,
 the README's session, restarts, two processes on one database, a database that goes away and
 comes back, migrations up and down, and the service's refusals to start."""
 
+import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -161,6 +163,33 @@ def test_migrations_go_down_and_up_and_match_the_code(service):
 def test_the_generated_test_suites_pass(backend, sql_projects, sql_python):
     env = {"TEST_DATABASE_URL": postgres.async_url(postgres.SERVER_URL)} if backend == "postgresql" else {}
     run_project_tests(sql_python, sql_projects[backend], env=env)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # the lock is PostgreSQL's LOCK TABLE
+def test_a_database_slower_than_the_timeout_gets_503_not_a_hang(backend, sql_projects, sql_python, database_url):
+    """Another session holds a lock on users: the service's queries wait DATABASE_TIMEOUT_SECONDS,
+    then answer 503; once the lock goes, logins work again."""
+    service = Service(backend, sql_projects[backend], sql_python, database_url)
+    service.command("migrate")
+    service.create_alice()
+    service.env["DATABASE_TIMEOUT_SECONDS"] = "1"
+    plain_url = database_url.replace("+asyncpg", "")
+    with service.serve() as base:
+        holder = subprocess.Popen(
+            ["psql", plain_url, "-c", "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(1)  # the lock is held
+            started = time.monotonic()
+            response = login(base)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "5"
+            assert time.monotonic() - started < 4
+        finally:
+            holder.wait(timeout=30)
+        assert login(base).status_code == 200
 
 
 # --- PostgreSQL stops and starts under a running service ----------------------------------------
