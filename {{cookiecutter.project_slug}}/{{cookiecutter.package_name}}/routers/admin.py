@@ -100,7 +100,8 @@ async def update_user(*, current_user: User = Depends(admin), username: str, cha
     scope leaves their tokens at the next refresh)."""
     if changes.disabled is None and changes.scopes is None:
         raise invalid_field("disabled", "give disabled, scopes or both")
-    if username == current_user.username and (changes.disabled or "admin" not in (changes.scopes or ["admin"])):
+    drops_admin = changes.scopes is not None and "admin" not in changes.scopes
+    if username == current_user.username and (changes.disabled or drops_admin):
         # So that the last admin cannot lock everyone out of these routes by mistake.
         raise HTTPException(409, "You cannot disable yourself or drop your own admin scope: ask another admin")
     user = await user_store.get(username)
