@@ -59,7 +59,7 @@ def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[User]]:
         # A token issued before the user's last password change or "sign out everywhere" is revoked.
         if user is None or user.disabled or claims.iat < user.tokens_valid_from:
             raise credentials_error()
-        if needed and not needed.issubset(claims.scope.split()):
+        if not needed <= claims.scopes:
             raise HTTPException(403, "Not enough permissions", {"WWW-Authenticate": challenge})
         return user.public()
 

@@ -133,8 +133,16 @@ def create_refresh_token(
     return _encode(username, REFRESH, lifetime, scope, issued_at=issued_at, fam=family)
 
 
-def decode_access_token(token: str) -> TokenClaims:
-    return _decode(token, ACCESS)
+class AccessClaims(TokenClaims, omit_defaults=True):
+    """An access token's verified claims, its scopes also as a set: routes check them on every
+    request (dependencies.require_scopes), so the token cache keeps them split once per token."""
+
+    scopes: frozenset[str] = frozenset()
+
+
+def decode_access_token(token: str) -> AccessClaims:
+    claims = _decode(token, ACCESS)
+    return AccessClaims(**msgspec.structs.asdict(claims), scopes=frozenset(claims.scope.split()))
 
 
 def decode_refresh_token(token: str) -> TokenClaims:
