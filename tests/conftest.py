@@ -16,14 +16,15 @@ import pytest
 from scripts.lock import find_python, uv_environment
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
-# The folder of Swagger UI's files, which a bake holds as published (cookiecutter.json
-# `_copy_without_render`): checks of what the template renders skip them.
-PUBLISHED_AS_IS = "swagger_ui"
+# What a bake holds as published (cookiecutter.json `_copy_without_render`): Swagger UI's files
+# and the list of common passwords (which holds words like "docker"). Checks of what the template
+# renders skip them.
+PUBLISHED_AS_IS = {"swagger_ui", "common_passwords.txt"}
 
 
 def rendered(path: Path) -> bool:
     """Whether cookiecutter rendered this file of a bake (rather than copying it as published)."""
-    return PUBLISHED_AS_IS not in path.parts
+    return not PUBLISHED_AS_IS & set(path.parts)
 
 
 @pytest.fixture(scope="session")

@@ -209,6 +209,7 @@ def test_files_of_options_taken_and_only_those(bakes, name):
         f"{bake.package}/migrations/env.py",
         f"{bake.package}/migrations/script.py.mako",
         f"{bake.package}/migrations/versions/0001_initial.py",
+        f"{bake.package}/migrations/versions/0002_tokens_valid_from.py",
         "tests/test_database.py",
         "tests/test_migrations.py",
     }

@@ -11,6 +11,7 @@ import pytest
 from .conftest import free_port, run_project_tests, serve, uvicorn_command
 
 CREDENTIALS_ERROR = {"detail": "Could not validate credentials"}
+NOT_AUTHENTICATED = {"detail": "Not authenticated"}
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,7 @@ def check_seed_session(base_url: str, password: str = "secret") -> None:
     response = login(base_url, password=password)
     assert response.status_code == 200
     assert response.json()["token_type"] == "bearer"
+    assert response.json()["scope"] == "me items"
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     me = httpx.get(f"{base_url}/users/me", headers=headers)
@@ -46,17 +48,26 @@ def check_seed_session(base_url: str, password: str = "secret") -> None:
 def test_bad_login(base_url, username, password):
     response = login(base_url, username, password)
     assert response.status_code == 401
-    assert response.json() == {"detail": "Incorrect username or password"}
+    detail = "Incorrect username or password"
+    assert response.json() == {"detail": detail, "error": "invalid_grant", "error_description": detail}
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer abc.def.ghi", "Basic YWxpY2U6c2VjcmV0"])
-def test_protected_routes_refuse_bad_tokens(base_url, authorization):
+@pytest.mark.parametrize(
+    ("authorization", "body", "challenge"),
+    [
+        (None, NOT_AUTHENTICATED, "Bearer"),  # RFC 6750 3.1: no token, no error code
+        ("Basic YWxpY2U6c2VjcmV0", NOT_AUTHENTICATED, "Bearer"),
+        ("Bearer", CREDENTIALS_ERROR, 'Bearer error="invalid_token"'),
+        ("Bearer abc.def.ghi", CREDENTIALS_ERROR, 'Bearer error="invalid_token"'),
+    ],
+)
+def test_protected_routes_refuse_bad_tokens(base_url, authorization, body, challenge):
     headers = {"Authorization": authorization} if authorization else {}
     for path in ("/users/me", "/items"):
         response = httpx.get(f"{base_url}{path}", headers=headers)
-        assert (response.status_code, response.json()) == (401, CREDENTIALS_ERROR)
-        assert response.headers["www-authenticate"] == "Bearer"
+        assert (response.status_code, response.json()) == (401, body)
+        assert response.headers["www-authenticate"] == challenge
 
 
 def test_missing_form_field_is_a_422_not_a_500(base_url):

@@ -122,6 +122,41 @@ def test_two_processes_share_sessions_and_reuse_detection(service):
         assert sorted(statuses) == [200] + [401] * 19
 
 
+def test_the_admin_routes_with_an_admin_the_cli_made_and_two_processes(service):
+    """The README's way to an admin (`users create --admin`), then the admin routes over HTTP;
+    a change made through one process reaches the other within USER_CACHE_SECONDS."""
+    service.create_alice()
+    service.command("users", "create", "root", "--admin", stdin=f"{PASSWORD}\n")
+    service.env["USER_CACHE_SECONDS"] = "0.5"
+    with service.serve() as a, service.serve() as b:
+        admin = {"Authorization": f"Bearer {login(a, 'root').json()['access_token']}"}
+        alice = {"Authorization": f"Bearer {login(b, 'alice').json()['access_token']}"}
+        assert login(a, "root").json()["scope"] == "me items admin"
+        assert httpx.get(f"{b}/users", headers=alice).status_code == 403
+
+        bob = {"username": "bob", "password": PASSWORD, "scopes": ["items"]}
+        created = httpx.post(f"{a}/users", headers=admin, json=bob)
+        assert (created.status_code, created.json()["scopes"]) == (201, ["items"])
+        listed = httpx.get(f"{b}/users", headers=admin, params={"limit": 2}).json()
+        assert [user["username"] for user in listed["users"]] == ["alice", "bob"]
+        assert listed["next_offset"] == 2
+
+        bobs = login(b, "bob")
+        bobs_token = {"Authorization": f"Bearer {bobs.json()['access_token']}"}
+        assert httpx.get(f"{b}/items", headers=bobs_token).status_code == 200
+        assert httpx.patch(f"{a}/users/bob", headers=admin, json={"disabled": True}).json()["disabled"]
+        assert refresh(b, bobs.cookies["refresh_token"]).status_code == 401  # revoked in the database
+        time.sleep(0.6)  # the other process's cached record expires
+        assert httpx.get(f"{b}/items", headers=bobs_token).status_code == 401
+
+        # A password change on one process refuses the old token on the other, too.
+        old = {"Authorization": f"Bearer {login(a, 'alice').json()['access_token']}"}
+        change = {"current_password": PASSWORD, "new_password": "a password nobody has ever used"}
+        assert httpx.post(f"{a}/users/me/password", headers=old, json=change).status_code == 204
+        time.sleep(0.6)
+        assert httpx.get(f"{b}/users/me", headers=old).status_code == 401
+
+
 def test_a_service_on_a_database_behind_the_code_refuses_to_start(backend, sql_projects, sql_python, database_url):
     service = Service(backend, sql_projects[backend], sql_python, database_url)  # not migrated
     port = free_port()

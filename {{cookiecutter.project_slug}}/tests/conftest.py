@@ -1,6 +1,7 @@
 """Test set-up: fixed settings for every test, whatever .env says, then the app."""
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -14,22 +15,68 @@ import msgspec
 import pytest
 from FasterAPI.testclient import TestClient
 from jose import jwt
+from passlib.context import CryptContext
 
+from {{ cookiecutter.package_name }} import security
 from {{ cookiecutter.package_name }}.main import app
 from {{ cookiecutter.package_name }}.models import UserInDB
-from {{ cookiecutter.package_name }}.security import hash_password
+from {{ cookiecutter.package_name }}.routers import signup
+from {{ cookiecutter.package_name }}.security import hash_password, password_context
 from {{ cookiecutter.package_name }}.settings import settings
 from {{ cookiecutter.package_name }}.user_store import user_store
 
 ALICE = ("alice", "secret")
+# An admin the tests add to every backend (the fake DB's code has none).
+ROOT = ("root", "root's long password")
+OWN_PASSWORD = "a password nobody uses"
+
+
+def quick_hash(password: str) -> str:
+    """The service's scheme at the lowest cost, so that logging in takes milliseconds."""
+    return password_context.handler("bcrypt_sha256").using(rounds=4).hash(password)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def alice_exists() -> None:
-    """The guide's alice / secret: the fake DB has her in code; a real database gets her here."""
+def users_exist() -> None:
+    """The guide's alice / secret (the fake DB has her in code; a real database gets her here,
+    with the same scopes), and the admin root."""
     if asyncio.run(user_store.get(ALICE[0])) is None:
-        alice = UserInDB(username=ALICE[0], email="alice@example.com", hashed_password=hash_password(ALICE[1]))
+        alice = UserInDB(
+            username=ALICE[0],
+            email="alice@example.com",
+            hashed_password=hash_password(ALICE[1]),
+            scopes=("me", "items"),
+        )
         asyncio.run(user_store.create(alice))
+    if asyncio.run(user_store.get(ROOT[0])) is None:
+        root = UserInDB(username=ROOT[0], hashed_password=quick_hash(ROOT[1]), scopes=("me", "items", "admin"))
+        asyncio.run(user_store.create(root))
+
+
+def new_user(password: str = OWN_PASSWORD, scopes: tuple[str, ...] = ("me", "items")) -> str:
+    """A user of its own for a test that changes it (password, sessions); its name."""
+    username = f"user{time.monotonic_ns()}"
+    user = UserInDB(username=username, hashed_password=quick_hash(password), scopes=scopes)
+    asyncio.run(user_store.create(user))
+    return username
+
+
+@contextlib.contextmanager
+def signup_allowed():
+    """ALLOW_SIGNUP=true while inside."""
+    original = signup.settings
+    signup.settings = msgspec.structs.replace(original, allow_signup=True)
+    try:
+        yield
+    finally:
+        signup.settings = original
+
+
+@pytest.fixture
+def cheap_hashing(monkeypatch) -> None:
+    """New passwords hashed at the lowest cost, for tests that set many (sign-up, changes)."""
+    cheap = CryptContext(schemes=["bcrypt_sha256", "bcrypt"], bcrypt_sha256__rounds=4)
+    monkeypatch.setattr(security, "password_context", cheap)
 
 
 @pytest.fixture
@@ -65,8 +112,14 @@ def make_token(key: str = settings.secret_key, algorithm: str = "HS256", **claim
     """A token signed as the service would, with any claims: for forging and corner cases."""
     now = int(time.time())
     payload = {"sub": "alice", "type": "access", "iat": now, "exp": now + 600, "jti": secrets.token_hex(8)}
+    payload["scope"] = "me items admin" if claims.get("sub") == ROOT[0] else "me items"
     payload.update(claims)
     return jwt.encode({k: v for k, v in payload.items() if v is not None}, key, algorithm=algorithm)
+
+
+def admin_token(**claims) -> dict[str, str]:
+    """Authorization for root, with the admin scope."""
+    return bearer(make_token(sub=ROOT[0], **claims))
 
 
 @pytest.fixture

@@ -2,7 +2,15 @@
 
 import pytest
 
+from {{ cookiecutter.package_name }}.settings import settings
+
 from .conftest import login
+
+INVALID_GRANT = {
+    "detail": "Incorrect username or password",
+    "error": "invalid_grant",
+    "error_description": "Incorrect username or password",
+}
 
 
 def test_login_returns_a_bearer_token(client):
@@ -11,6 +19,8 @@ def test_login_returns_a_bearer_token(client):
     body = response.json()
     assert body["token_type"] == "bearer"
     assert body["access_token"].count(".") == 2
+    assert body["expires_in"] == settings.access_token_expire_minutes * 60  # RFC 6749 5.1
+    assert body["scope"] == "me items"
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -18,7 +28,7 @@ def test_login_returns_a_bearer_token(client):
 def test_bad_credentials_get_one_answer_whoever_asks(client, username, password):
     response = login(client, username, password)
     assert response.status_code == 401
-    assert response.json() == {"detail": "Incorrect username or password"}
+    assert response.json() == INVALID_GRANT
     assert response.headers["www-authenticate"] == "Bearer"
     assert "set-cookie" not in response.headers
 
@@ -27,7 +37,7 @@ def test_disabled_user_cannot_log_in(client, disable_alice):
     disable_alice()
     response = login(client)
     assert response.status_code == 401
-    assert response.json() == {"detail": "Incorrect username or password"}
+    assert response.json() == INVALID_GRANT
 
 
 @pytest.mark.parametrize(
@@ -46,6 +56,8 @@ def test_missing_empty_or_too_long_fields_get_422_naming_the_field(client, form,
     assert response.status_code == 422
     [problem] = response.json()["detail"]
     assert field in problem["msg"]
+    assert response.json()["error"] == "invalid_request"  # RFC 6749 5.2
+    assert field in response.json()["error_description"]
 
 
 def test_json_instead_of_a_form_gets_422(client):

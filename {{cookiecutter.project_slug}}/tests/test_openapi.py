@@ -3,11 +3,14 @@ every documented status is really produced, with the documented content type and
 and no request gets a status the document does not list.
 """
 
+import time
+
 import pytest
 
+from {{ cookiecutter.package_name }}.scopes import SCOPES
 from {{ cookiecutter.package_name }}.settings import settings
 
-from .conftest import bearer, login, make_token
+from .conftest import admin_token, bearer, login, make_token, new_user, signup_allowed
 
 FORM = "application/x-www-form-urlencoded"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -118,10 +121,33 @@ def test_an_oauth2_password_flow_points_at_the_login_route(spec):
     assert ("post", "/auth/token") in {(method, path) for method, path, _ in operations(spec)}
 
 
-def test_users_me_and_items_declare_the_scheme(spec):
+def test_the_scheme_advertises_every_scope_with_a_description(spec):
     [scheme] = password_flow_schemes(spec)
-    for path in ("/users/me", "/items"):
-        assert {scheme: []} in spec["paths"][path]["get"].get("security", []), path
+    advertised = spec["components"]["securitySchemes"][scheme]["flows"]["password"]["scopes"]
+    assert advertised == SCOPES
+    assert set(advertised) == {"me", "items", "admin"}
+    assert all(advertised.values())
+
+
+# The scopes each protected operation needs, as its `security` declares them.
+NEEDED_SCOPES = {
+    ("get", "/users/me"): ["me"],
+    ("post", "/users/me/password"): ["me"],
+    ("get", "/items"): ["items"],
+    ("get", "/users"): ["admin"],
+    ("post", "/users"): ["admin"],
+    ("patch", "/users/{username}"): ["admin"],
+}
+
+
+def test_protected_operations_declare_the_scopes_they_need(spec):
+    [scheme] = password_flow_schemes(spec)
+    declared = {
+        (method, path): requirement[scheme]
+        for method, path, operation in operations(spec)
+        for requirement in operation.get("security", [])
+    }
+    assert declared == NEEDED_SCOPES
 
 
 def test_exactly_the_operations_that_need_a_bearer_token_declare_it(client, spec):
@@ -130,15 +156,23 @@ def test_exactly_the_operations_that_need_a_bearer_token_declare_it(client, spec
     for method, path, operation in operations(spec):
         bare = getattr(client, method)(path)
         needs_token = bare.status_code == 401 and bare.headers.get("www-authenticate") == "Bearer"
-        declares = {scheme: []} in operation.get("security", [])
+        declares = any(scheme in requirement for requirement in operation.get("security", []))
         assert declares == needs_token, (method, path, bare.status_code)
+
+
+def test_a_token_without_the_scope_gets_the_rfc_6750_challenge_naming_it(client):
+    for (method, path), needed in NEEDED_SCOPES.items():
+        response = getattr(client, method)(path.replace("{username}", "alice"), headers=bearer(make_token(scope="")))
+        assert response.status_code == 403, (method, path)
+        challenge = f'Bearer error="insufficient_scope", scope="{" ".join(needed)}"'
+        assert response.headers["www-authenticate"] == challenge
 
 
 def test_login_documents_its_form_body(spec):
     body = spec["paths"]["/auth/token"]["post"]["requestBody"]
     assert body["required"] is True
     schema = body["content"][FORM]["schema"]
-    assert set(schema["properties"]) == {"username", "password"}
+    assert set(schema["properties"]) == {"username", "password", "scope", "grant_type"}
     assert set(schema["required"]) == {"username", "password"}
     assert {field["type"] for field in schema["properties"].values()} == {"string"}
 
@@ -173,10 +207,40 @@ def refresh_cookie(client) -> dict[str, str]:
 
 CROSS_SITE = {"Origin": "https://evil.example"}
 TOO_LARGE = {"username": "alice", "password": "p" * settings.max_body_bytes}
+STRONG = "a password nobody has ever used"
+
+
+def own_cookie(client) -> dict[str, str]:
+    """The refresh cookie of a new user's login: for calls that end all of a user's sessions."""
+    response = login(client, new_user(STRONG), STRONG)
+    return {"Cookie": response.headers["set-cookie"].split(";")[0]}
+
+
+def own_token() -> dict[str, str]:
+    return bearer(make_token(sub=new_user(STRONG)))
+
+
+def unique(prefix: str = "probe") -> str:
+    return f"{prefix}{time.monotonic_ns()}"
+
+
+def register(client, body: dict, allowed: bool = True):
+    if not allowed:
+        return client.post("/auth/register", json=body)
+    with signup_allowed():
+        return client.post("/auth/register", json=body)
+
+
+def change_password(client, headers: dict, new: str = "another password nobody used", current: str = STRONG):
+    return client.post("/users/me/password", headers=headers, json={"current_password": current, "new_password": new})
+
 
 # One request for each (method, path, status) the document lists, that really gets that status.
 PROBES = {
     ("post", "/auth/token", 200): lambda client: login(client),
+    ("post", "/auth/token", 400): lambda client: client.post(
+        "/auth/token", data={"username": "alice", "password": "secret", "grant_type": "client_credentials"}
+    ),
     ("post", "/auth/token", 401): lambda client: login(client, "alice", "wrong"),
     ("post", "/auth/token", 413): lambda client: client.post("/auth/token", data=TOO_LARGE),
     ("post", "/auth/token", 422): lambda client: client.post("/auth/token", data={"username": "alice"}),
@@ -189,10 +253,62 @@ PROBES = {
     ("post", "/auth/logout", 403): lambda client: client.post(
         "/auth/logout", headers={**refresh_cookie(client), **CROSS_SITE}
     ),
+    ("post", "/auth/logout-all", 204): lambda client: client.post("/auth/logout-all", headers=own_cookie(client)),
+    ("post", "/auth/logout-all", 401): lambda client: client.post("/auth/logout-all"),
+    ("post", "/auth/logout-all", 403): lambda client: client.post(
+        "/auth/logout-all", headers={**own_cookie(client), **CROSS_SITE}
+    ),
+    ("post", "/auth/register", 201): lambda client: register(client, {"username": unique(), "password": STRONG}),
+    ("post", "/auth/register", 404): lambda client: register(client, {"username": unique()}, allowed=False),
+    ("post", "/auth/register", 409): lambda client: register(client, {"username": "alice", "password": STRONG}),
+    ("post", "/auth/register", 413): lambda client: register(client, TOO_LARGE),
+    ("post", "/auth/register", 422): lambda client: register(client, {"username": unique(), "password": "secret"}),
     ("get", "/users/me", 200): lambda client: client.get("/users/me", headers=bearer(make_token())),
     ("get", "/users/me", 401): lambda client: client.get("/users/me"),
+    ("get", "/users/me", 403): lambda client: client.get("/users/me", headers=bearer(make_token(scope="items"))),
+    ("post", "/users/me/password", 204): lambda client: change_password(client, own_token()),
+    ("post", "/users/me/password", 401): lambda client: change_password(client, {}),
+    ("post", "/users/me/password", 403): lambda client: change_password(client, bearer(make_token(scope="items"))),
+    ("post", "/users/me/password", 413): lambda client: client.post(
+        "/users/me/password", headers=bearer(make_token()), json=TOO_LARGE
+    ),
+    ("post", "/users/me/password", 422): lambda client: change_password(client, bearer(make_token()), new="short"),
+    ("get", "/users", 200): lambda client: client.get("/users", headers=admin_token()),
+    ("get", "/users", 401): lambda client: client.get("/users"),
+    ("get", "/users", 403): lambda client: client.get("/users", headers=bearer(make_token())),
+    ("get", "/users", 422): lambda client: client.get("/users?limit=0", headers=admin_token()),
+    ("post", "/users", 201): lambda client: client.post(
+        "/users", headers=admin_token(), json={"username": unique(), "password": STRONG, "scopes": ["me"]}
+    ),
+    ("post", "/users", 401): lambda client: client.post("/users", json={"username": unique(), "password": STRONG}),
+    ("post", "/users", 403): lambda client: client.post(
+        "/users", headers=bearer(make_token()), json={"username": unique(), "password": STRONG}
+    ),
+    ("post", "/users", 409): lambda client: client.post(
+        "/users", headers=admin_token(), json={"username": "alice", "password": STRONG}
+    ),
+    ("post", "/users", 413): lambda client: client.post("/users", headers=admin_token(), json=TOO_LARGE),
+    ("post", "/users", 422): lambda client: client.post("/users", headers=admin_token(), json={"username": "x"}),
+    ("patch", "/users/{username}", 200): lambda client: client.patch(
+        f"/users/{new_user()}", headers=admin_token(), json={"scopes": ["me"]}
+    ),
+    ("patch", "/users/{username}", 401): lambda client: client.patch("/users/alice", json={"disabled": True}),
+    ("patch", "/users/{username}", 403): lambda client: client.patch(
+        "/users/alice", headers=bearer(make_token()), json={"disabled": True}
+    ),
+    ("patch", "/users/{username}", 404): lambda client: client.patch(
+        "/users/nobody-at-all", headers=admin_token(), json={"disabled": True}
+    ),
+    ("patch", "/users/{username}", 409): lambda client: client.patch(
+        "/users/root", headers=admin_token(), json={"disabled": True}
+    ),
+    ("patch", "/users/{username}", 413): lambda client: client.patch(
+        "/users/alice", headers=admin_token(), json=TOO_LARGE
+    ),
+    ("patch", "/users/{username}", 422): lambda client: client.patch("/users/alice", headers=admin_token(), json={}),
     ("get", "/items", 200): lambda client: client.get("/items", headers=bearer(make_token())),
     ("get", "/items", 401): lambda client: client.get("/items", headers=bearer(make_token(exp=1_000_000_000))),
+    ("get", "/items", 403): lambda client: client.get("/items", headers=bearer(make_token(scope="me"))),
     ("get", "/health", 200): lambda client: client.get("/health"),
     ("get", "/health/ready", 200): lambda client: client.get("/health/ready"),
 }
@@ -202,7 +318,7 @@ DATABASE_DOWN = 503
 
 
 @pytest.mark.parametrize(("method", "path", "status"), list(PROBES))
-def test_documented_status_is_real_and_shaped_as_documented(client, spec, method, path, status):
+def test_documented_status_is_real_and_shaped_as_documented(client, spec, cheap_hashing, method, path, status):
     response = PROBES[method, path, status](client)
     assert response.status_code == status, response.text
     assert_documented(spec, method, path, response)
@@ -234,10 +350,25 @@ ODD_REQUESTS = [
     ("post", "/auth/refresh", {"content": b"x" * 100_000}),
     ("post", "/auth/logout", {"headers": {"Cookie": "refresh_token=garbage"}}),
     ("post", "/auth/logout", {"content": b"x" * 100_000}),
+    ("post", "/auth/token", {"data": {"username": "alice", "password": "secret", "scope": "root"}}),
+    ("post", "/auth/token", {"data": {"username": "alice", "password": "secret", "scope": "admin"}}),
+    ("post", "/auth/token", {"data": {"username": "alice", "password": "secret", "grant_type": "refresh_token"}}),
+    ("post", "/auth/logout-all", {"headers": {"Cookie": "refresh_token=garbage"}}),
+    ("post", "/auth/register", {"json": {"username": "alice", "password": STRONG}}),
+    ("post", "/users/me/password", {"headers": bearer(make_token()), "json": {"current_password": "wrong"}}),
+    ("post", "/users/me/password", {"headers": bearer(make_token()), "content": b"not json"}),
+    ("get", "/users", {"headers": admin_token(), "params": {"offset": "-1", "limit": "ten"}}),
+    ("get", "/users", {"headers": admin_token(), "params": {"offset": "99999999999999999999"}}),
+    ("post", "/users", {"headers": admin_token(), "json": [1, 2]}),
+    ("post", "/users", {"headers": admin_token(), "json": {"username": "x y", "password": STRONG}}),
+    ("patch", "/users/alice", {"headers": admin_token(), "json": {"scopes": ["root"]}}),
+    ("patch", "/users/alice", {"headers": admin_token(), "json": {"disabled": "yes"}}),
+    ("patch", "/users/" + "a" * 5000, {"headers": admin_token(), "json": {"disabled": False}}),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "request_kwargs"), ODD_REQUESTS)
-def test_odd_requests_get_documented_answers(client, spec, method, path, request_kwargs):
+def test_odd_requests_get_documented_answers(client, spec, cheap_hashing, method, path, request_kwargs):
     response = getattr(client, method)(path, **request_kwargs)
-    assert_documented(spec, method, path, response)
+    documented_path = "/users/{username}" if method == "patch" else path
+    assert_documented(spec, method, documented_path, response)

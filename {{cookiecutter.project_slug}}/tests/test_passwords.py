@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from {{ cookiecutter.package_name }} import security
+from {{ cookiecutter.package_name }} import passwords, security
 from {{ cookiecutter.package_name }}.main import app
 from {{ cookiecutter.package_name }}.security import hash_password, password_context, verify_password
 
@@ -75,3 +75,37 @@ def test_other_requests_are_served_while_a_login_hashes():
             assert (await slow_login).status_code == 200
 
     asyncio.run(scenario())
+
+
+# --- The rules for new passwords ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "rule"),
+    [
+        ("", "password_too_short"),
+        ("seven77", "password_too_short"),
+        ("x" * 4097, "password_too_long"),
+        ("password", "password_too_common"),
+        ("Sunshine1", "password_too_common"),
+        ("QWERTYUIOP", "password_too_common"),
+    ],
+)
+def test_a_password_breaking_a_rule_names_it(password, rule):
+    with pytest.raises(passwords.WeakPassword) as refused:
+        passwords.check_password(password)
+    assert refused.value.rule == rule
+
+
+@pytest.mark.parametrize("password", ["eight888x", "x" * 4096, "correct horse battery staple", "pässwörd ✓ 密码 1"])
+def test_a_password_within_the_rules_passes(password):
+    passwords.check_password(password)
+
+
+def test_the_common_passwords_list_is_the_30000_of_its_named_source():
+    common = passwords.common_passwords()
+    assert len(common) == 30_000
+    assert {"123456", "password", "qwerty", "iloveyou"} <= common
+    header = passwords.COMMON_PASSWORDS_FILE.read_text().split("\n", 1)[0]
+    assert "zxcvbn" in header
+    assert "MIT" in passwords.COMMON_PASSWORDS_FILE.read_text()[:2000]

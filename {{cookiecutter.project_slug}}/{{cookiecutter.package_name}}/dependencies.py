@@ -1,10 +1,14 @@
-"""Request dependencies: the current user from `Authorization: Bearer`, and the login form."""
+"""Request dependencies: the current user from `Authorization: Bearer` with the scopes a route
+needs, the login form, JSON-body problems, and the origin check of cookie-carrying calls."""
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 import msgspec
 from FasterAPI import HTTPException, Request, RequestValidationError
 
+from . import scopes as scope_names
+from . import token_errors
 from .models import LoginForm, User
 from .security import InvalidToken, decode_access_token
 from .settings import settings
@@ -16,27 +20,59 @@ URLENCODED = "application/x-www-form-urlencoded"
 FORM_TYPES = (URLENCODED, "multipart/form-data")
 access_tokens = VerifiedTokenCache(decode_access_token)
 
+# RFC 6750 3.1: no error code when the request carried no bearer token at all.
+NO_TOKEN_CHALLENGE = "Bearer"
+INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
+
+
+def not_authenticated() -> HTTPException:
+    return HTTPException(401, "Not authenticated", {"WWW-Authenticate": NO_TOKEN_CHALLENGE})
+
 
 def credentials_error() -> HTTPException:
-    return HTTPException(401, "Could not validate credentials", {"WWW-Authenticate": "Bearer"})
+    """A bad, expired or revoked token, or one of a user who is gone or disabled."""
+    return HTTPException(401, "Could not validate credentials", {"WWW-Authenticate": INVALID_TOKEN_CHALLENGE})
 
 
-async def get_current_user(request: Request) -> User:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
-        raise credentials_error()
-    try:
-        claims = access_tokens.verify(token)
-    except InvalidToken:
-        raise credentials_error() from None
-    user = await user_store.get_cached(claims.sub)  # at most USER_CACHE_SECONDS old, if cached
-    if user is None or user.disabled:
-        raise credentials_error()
-    return user.public()
+def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[User]]:
+    """A dependency giving the current user, for a valid access token that carries every one of
+    `scopes`; else 401, or 403 `insufficient_scope` naming them (RFC 6750 3.1). Usage:
+
+        async def read_reports(user: User = Depends(require_scopes("reports"))) -> ...
+    """
+    needed = frozenset(scope_names.known(scopes))  # a misspelt scope fails at start, not per request
+    challenge = f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'
+
+    async def current_user_with_scopes(request: Request) -> User:
+        # The hot path of every protected request: no database I/O (the user comes from the
+        # store's cache), and beyond verifying the token only comparisons.
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            raise not_authenticated()
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise credentials_error()
+        try:
+            claims = access_tokens.verify(token)
+        except InvalidToken:
+            raise credentials_error() from None
+        user = await user_store.get_cached(claims.sub)  # at most USER_CACHE_SECONDS old, if cached
+        # A token issued before the user's last password change or "sign out everywhere" is revoked.
+        if user is None or user.disabled or claims.iat < user.tokens_valid_from:
+            raise credentials_error()
+        if not needed <= claims.scopes:
+            raise HTTPException(403, "Not enough permissions", {"WWW-Authenticate": challenge})
+        return user.public()
+
+    return current_user_with_scopes
+
+
+# Any valid access token, whatever its scopes.
+get_current_user = require_scopes()
 
 
 async def read_login_form(request: Request) -> LoginForm:
-    """The framework hands a missing form field to the handler as None: validate it here."""
+    """The framework hands a missing form field to the handler as None: validate it here. Every
+    refusal is an OAuth2 error (token_errors.py)."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in FORM_TYPES:
         raise _invalid_form(f"Send the form as {' or '.join(FORM_TYPES)}")
@@ -45,6 +81,9 @@ async def read_login_form(request: Request) -> LoginForm:
         if media_type == URLENCODED:  # the framework decodes these as latin-1; browsers send UTF-8
             fields = parse_qs(request.body.decode(), keep_blank_values=True, errors="strict")
             form = {name: values[0] if len(values) == 1 else values for name, values in fields.items()}
+        grant_type = form.get("grant_type")
+        if isinstance(grant_type, str) and grant_type not in ("", "password"):
+            raise token_errors.unsupported_grant_type()
         return msgspec.convert(dict(form), LoginForm)
     except msgspec.ValidationError as exc:  # names the field, e.g. "... at `$.password`"
         raise _invalid_form(str(exc)) from None
@@ -52,8 +91,13 @@ async def read_login_form(request: Request) -> LoginForm:
         raise _invalid_form("The body is not a readable form") from None
 
 
-def _invalid_form(message: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ["body"], "msg": message, "type": "value_error"}])
+def _invalid_form(message: str) -> token_errors.TokenError:
+    return token_errors.invalid_request([{"loc": ["body"], "msg": message, "type": "value_error"}])
+
+
+def invalid_field(field: str, message: str, kind: str = "value_error", where: str = "body") -> RequestValidationError:
+    """A 422 naming one field of the JSON body (or query), shaped as the framework's own."""
+    return RequestValidationError([{"loc": [where, field], "msg": message, "type": kind}])
 
 
 async def require_allowed_origin(request: Request) -> None:

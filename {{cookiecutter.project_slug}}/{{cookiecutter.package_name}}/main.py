@@ -9,10 +9,11 @@ from . import database
 from .body_limit import BodySizeLimit
 from .models import Health
 from .openapi import DATABASE_DOWN, add_openapi_routes, body
-from .routers import auth, items, users
+from .routers import admin, auth, items, signup, users
 from .security_headers import SecurityHeaders
 from .settings import settings
 from .stores import StoreUnavailable
+from .token_errors import TokenError, token_error_response
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 # Refuse to start on a database that is unreachable or whose schema is behind the code.
 app.on_startup(database.check_schema)
 app.include_router(auth.router)
+app.include_router(signup.router)
 app.include_router(users.router)
+app.include_router(admin.router)
 app.include_router(items.router)
 
 HEALTHY = Health()
@@ -60,6 +63,7 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
 
 
+app.add_exception_handler(TokenError, token_error_response)
 app.add_exception_handler(StoreUnavailable, database_unavailable)
 app.add_exception_handler(Exception, unexpected_error)
 add_openapi_routes(app)

@@ -6,6 +6,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
@@ -32,7 +33,12 @@ class TokenClaims(msgspec.Struct, omit_defaults=True):
     exp: int
     iat: int
     jti: str
+    scope: str = ""  # granted scopes, space separated (RFC 9068 2.2.3); a refresh token: its login's
     fam: str = ""  # refresh tokens only: the login session this token descends from
+
+
+# The claims create_access_token sets itself; extra claims may not replace them.
+RESERVED_CLAIMS = frozenset(TokenClaims.__struct_fields__) | {"aud", "iss"}
 
 
 def hash_password(password: str) -> str:
@@ -73,16 +79,70 @@ async def verify_password_in_thread(password: str, hashed_password: str | None) 
     return await loop.run_in_executor(_hashing_threads, verify_password, password, hashed_password)
 
 
-def create_access_token(username: str) -> str:
-    return _encode(username, ACCESS, settings.access_token_expire_minutes * 60)[0]
+async def hash_password_in_thread(password: str) -> str:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_hashing_threads, hash_password, password)
 
 
-def create_refresh_token(username: str, family: str) -> tuple[str, TokenClaims]:
-    return _encode(username, REFRESH, settings.refresh_token_expire_days * 86400, fam=family)
+# Cutting off tokens by time. A token's `iat` has whole-second resolution (RFC 7519 NumericDate
+# as everyone writes it), so "issued before the change" cannot be told from "issued just after"
+# within the second of the change. So a change (new password, sign out everywhere) refuses every
+# token whose iat is before the NEXT whole second, which includes all tokens issued until the
+# change, even earlier in the same second; and a token issued after the change, in that same
+# second, gets that next second as its iat (issued_at_for), so a login right after the change
+# works. The price: such a token says it was issued up to one second in the future. Clocks of
+# other machines must agree to within a second or so for this to hold across them.
 
 
-def decode_access_token(token: str) -> TokenClaims:
-    return _decode(token, ACCESS)
+def revocation_cutoff() -> int:
+    """The `tokens_valid_from` a change sets: tokens issued until now are refused, later ones not."""
+    return int(time.time()) + 1
+
+
+def issued_at_for(tokens_valid_from: int) -> int:
+    """The `iat` of a new token for a user: now, or their cutoff if that is later."""
+    return max(int(time.time()), tokens_valid_from)
+
+
+def create_access_token(
+    username: str,
+    scopes: Iterable[str] = (),
+    *,
+    lifetime_seconds: int | None = None,
+    claims: dict | None = None,
+    issued_at: int | None = None,
+) -> str:
+    """A signed access token for `username` carrying `scopes`, valid for `lifetime_seconds`
+    (ACCESS_TOKEN_EXPIRE_MINUTES by default). `claims` adds claims of your own (e.g.
+    {"tenant": "acme"}); the ones this module sets (sub, exp, scope, ...) cannot be replaced.
+    Read them back with `jwt.get_unverified_claims` after decode_access_token has verified the
+    token, or add them to TokenClaims."""
+    clash = RESERVED_CLAIMS & set(claims or {})
+    if clash:
+        raise ValueError(f"claims {sorted(clash)} are set by create_access_token itself")
+    if lifetime_seconds is None:
+        lifetime_seconds = settings.access_token_expire_minutes * 60
+    return _encode(username, ACCESS, lifetime_seconds, " ".join(scopes), issued_at=issued_at, extra=claims)[0]
+
+
+def create_refresh_token(
+    username: str, family: str, scope: str, issued_at: int | None = None
+) -> tuple[str, TokenClaims]:
+    """`scope`: the scopes the login was granted, kept for the whole family (routers/auth.py)."""
+    lifetime = settings.refresh_token_expire_days * 86400
+    return _encode(username, REFRESH, lifetime, scope, issued_at=issued_at, fam=family)
+
+
+class AccessClaims(TokenClaims, omit_defaults=True):
+    """An access token's verified claims, its scopes also as a set: routes check them on every
+    request (dependencies.require_scopes), so the token cache keeps them split once per token."""
+
+    scopes: frozenset[str] = frozenset()
+
+
+def decode_access_token(token: str) -> AccessClaims:
+    claims = _decode(token, ACCESS)
+    return AccessClaims(**msgspec.structs.asdict(claims), scopes=frozenset(claims.scope.split()))
 
 
 def decode_refresh_token(token: str) -> TokenClaims:
@@ -92,12 +152,19 @@ def decode_refresh_token(token: str) -> TokenClaims:
     return claims
 
 
-def _encode(username: str, kind: str, lifetime_seconds: int, fam: str = "") -> tuple[str, TokenClaims]:
-    now = int(time.time())
-    claims = TokenClaims(
-        sub=username, type=kind, iat=now, exp=now + lifetime_seconds, jti=secrets.token_urlsafe(16), fam=fam
-    )
-    payload = msgspec.to_builtins(claims)
+def _encode(
+    username: str,
+    kind: str,
+    lifetime_seconds: int,
+    scope: str,
+    issued_at: int | None = None,
+    fam: str = "",
+    extra: dict | None = None,
+) -> tuple[str, TokenClaims]:
+    now = int(time.time()) if issued_at is None else issued_at
+    jti = secrets.token_urlsafe(16)
+    claims = TokenClaims(sub=username, type=kind, iat=now, exp=now + lifetime_seconds, jti=jti, scope=scope, fam=fam)
+    payload = {**(extra or {}), **msgspec.to_builtins(claims)}
     if settings.token_audience:
         payload["aud"] = settings.token_audience
     if settings.token_issuer:

@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True):
     port: int = 8000
     # Largest request body accepted; login forms are tiny, so anything bigger is refused.
     max_body_bytes: int = 16 * 1024
+    # POST /auth/register lets anyone create an account (scopes me and items) when true.
+    allow_signup: bool = False
 {%- if cookiecutter.database != "fake" %}
 {%- if cookiecutter.database == "sqlite" %}
     # A file under the folder the service starts from (data/ is git-ignored).

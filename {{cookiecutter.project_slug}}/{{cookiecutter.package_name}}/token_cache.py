@@ -9,16 +9,16 @@ user takes effect at once. There is no `await` in here, so requests cannot inter
 import time
 from collections.abc import Callable
 
-from .security import ACCESS, InvalidToken, TokenClaims
+from .security import ACCESS, AccessClaims, InvalidToken
 
 
 class VerifiedTokenCache:
-    def __init__(self, verify: Callable[[str], TokenClaims], max_entries: int = 10_000) -> None:
+    def __init__(self, verify: Callable[[str], AccessClaims], max_entries: int = 10_000) -> None:
         self._verify = verify
         self._max_entries = max_entries
-        self._claims: dict[str, TokenClaims] = {}
+        self._claims: dict[str, AccessClaims] = {}
 
-    def verify(self, token: str) -> TokenClaims:
+    def verify(self, token: str) -> AccessClaims:
         """The token's claims, verified now or before; raises InvalidToken like the verifier."""
         claims = self._claims.get(token)
         if claims is None:

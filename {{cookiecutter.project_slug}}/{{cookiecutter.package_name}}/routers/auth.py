@@ -1,17 +1,20 @@
-"""Login, refresh and logout, under /auth.
+"""Login, refresh, logout and sign out everywhere, under /auth.
 
 The access token travels in the JSON body (clients keep it in memory); the refresh token only
 in an HttpOnly cookie scoped to /auth, which page scripts cannot read. Each refresh spends the
 cookie's token and issues a new one; a spent token coming back revokes its whole login family.
+A login's granted scopes ride in its refresh tokens, so each refresh grants them again, less
+any the user has lost since.
 """
 
 import secrets
 
 from FasterAPI import Depends, FasterRouter, HTTPException, JSONResponse, Request, Response
 
+from .. import accounts, scopes, token_errors
 from ..dependencies import read_login_form, require_allowed_origin
-from ..models import LoginForm, TokenResponse
-from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_FORM, TOO_LARGE, body, error, form_body
+from ..models import LoginForm, TokenResponse, UserInDB
+from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_FORM, TOO_LARGE, body, error, form_body, token_error
 from ..refresh_store import refresh_store
 from ..security import (
     InvalidToken,
@@ -19,6 +22,7 @@ from ..security import (
     create_access_token,
     create_refresh_token,
     decode_refresh_token,
+    issued_at_for,
     verify_password_in_thread,
 )
 from ..settings import settings
@@ -36,7 +40,10 @@ cookie_required = [Depends(require_allowed_origin)]
     "/token",
     responses={
         200: TOKEN_ISSUED,
-        401: error("Wrong username or password"),
+        400: token_error(
+            "grant_type is not password (unsupported_grant_type), or a scope is unknown or not allowed (invalid_scope)"
+        ),
+        401: token_error("Wrong username or password, or a disabled user (invalid_grant)"),
         413: TOO_LARGE,
         422: INVALID_FORM,
         **DATABASE_DOWN,
@@ -44,14 +51,23 @@ cookie_required = [Depends(require_allowed_origin)]
     openapi_extra=form_body(LoginForm),
 )
 async def login(form: LoginForm = Depends(read_login_form)) -> Response:
+    """The OAuth2 password grant. `scope` asks for some of the user's scopes (all when empty)."""
+    try:
+        requested = scopes.parse(form.scope)  # unknown names are refused before any hashing
+    except scopes.InvalidScope as exc:
+        raise token_errors.invalid_scope(str(exc)) from None
     user = await user_store.get(form.username)
     # Unknown users are checked against a dummy hash, so the answer time does not tell them apart.
     password_ok = await verify_password_in_thread(form.password, user.hashed_password if user else None)
     if not password_ok or user is None or user.disabled:
-        raise HTTPException(401, "Incorrect username or password", {"WWW-Authenticate": "Bearer"})
-    refresh_token, record = new_refresh_token(user.username, family=secrets.token_urlsafe(16))
+        raise token_errors.invalid_grant()
+    try:
+        granted = " ".join(scopes.grant(requested, user.scopes))
+    except scopes.InvalidScope as exc:
+        raise token_errors.invalid_scope(str(exc)) from None
+    refresh_token, record = new_refresh_token(user, family=secrets.token_urlsafe(16), scope=granted)
     await refresh_store.add(record)
-    return token_response(user.username, refresh_token)
+    return token_response(user, granted, refresh_token)
 
 
 @router.post(
@@ -67,14 +83,22 @@ async def login(form: LoginForm = Depends(read_login_form)) -> Response:
 async def refresh(request: Request) -> Response:
     claims = read_refresh_cookie(request)
     user = await user_store.get(claims.sub)
-    if user is None or user.disabled:
+    # Issued before a password change or "sign out everywhere": revoked by those already, and
+    # refused here too, whatever a concurrent rotation did.
+    if user is None or user.disabled or claims.iat < user.tokens_valid_from:
         await refresh_store.revoke_family(claims.fam)
         raise refresh_error("Invalid or expired refresh token")
-    successor, record = new_refresh_token(user.username, family=claims.fam)
+    try:
+        # The login's scopes, less those the user is no longer allowed.
+        granted = " ".join(scopes.grant(claims.scope.split(), user.scopes))
+    except scopes.InvalidScope:
+        await refresh_store.revoke_family(claims.fam)
+        raise refresh_error("This login's scopes are no longer allowed: log in again") from None
+    successor, record = new_refresh_token(user, family=claims.fam, scope=claims.scope)
     if not await refresh_store.rotate(claims.jti, record):
         await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
         raise refresh_error("Refresh token already used or revoked: log in again")
-    return token_response(user.username, successor)
+    return token_response(user, granted, successor)
 
 
 @router.post(
@@ -95,18 +119,41 @@ async def logout(request: Request) -> Response:
         pass
     else:
         await refresh_store.revoke_family(claims.fam)
-    return Response(status_code=204, headers={"Set-Cookie": refresh_cookie("", max_age=0)})
+    return Response(status_code=204, headers=clear_cookie())
 
 
-def new_refresh_token(username: str, family: str) -> tuple[str, RefreshRecord]:
-    token, claims = create_refresh_token(username, family)
-    return token, RefreshRecord(claims.jti, family, username, expires_at=claims.exp)
+@router.post(
+    "/logout-all",
+    status_code=204,
+    dependencies=cookie_required,
+    responses={
+        204: {"description": "Every refresh token of the user revoked, access tokens issued until now refused"},
+        401: error("Refresh cookie missing, invalid or expired: whose sessions to end is unknown"),
+        403: BAD_ORIGIN,
+        **DATABASE_DOWN,
+    },
+)
+async def logout_all(request: Request) -> Response:
+    """Sign out everywhere: every login of the cookie's user ends, on every device."""
+    claims = read_refresh_cookie(request)
+    user = await user_store.get(claims.sub)
+    if user is None or claims.iat < user.tokens_valid_from:  # gone, or signed out since
+        raise refresh_error("Invalid or expired refresh token")
+    await accounts.end_sessions(user)
+    return Response(status_code=204, headers=clear_cookie())
 
 
-def token_response(username: str, refresh_token: str) -> Response:
+def new_refresh_token(user: UserInDB, family: str, scope: str) -> tuple[str, RefreshRecord]:
+    token, claims = create_refresh_token(user.username, family, scope, issued_at_for(user.tokens_valid_from))
+    return token, RefreshRecord(claims.jti, family, user.username, expires_at=claims.exp)
+
+
+def token_response(user: UserInDB, scope: str, refresh_token: str) -> Response:
+    lifetime = settings.access_token_expire_minutes * 60
+    access_token = create_access_token(user.username, scope.split(), issued_at=issued_at_for(user.tokens_valid_from))
     max_age = settings.refresh_token_expire_days * 86400  # the refresh token's lifetime
     return JSONResponse(
-        TokenResponse(access_token=create_access_token(username)),
+        TokenResponse(access_token=access_token, expires_in=lifetime, scope=scope),
         headers={"Cache-Control": "no-store", "Set-Cookie": refresh_cookie(refresh_token, max_age)},
     )
 
@@ -133,7 +180,7 @@ def cookie_value(request: Request, name: str) -> str | None:
 
 def refresh_error(detail: str) -> HTTPException:
     # Clear the cookie too: a browser should not keep sending a token that can never work.
-    return HTTPException(401, detail, {"Set-Cookie": refresh_cookie("", max_age=0)})
+    return HTTPException(401, detail, clear_cookie())
 
 
 def refresh_cookie(token: str, max_age: int) -> str:
@@ -141,3 +188,7 @@ def refresh_cookie(token: str, max_age: int) -> str:
     # logout receive it. Secure is dropped only when COOKIE_SECURE=false (plain-http development).
     secure = "; Secure" if settings.cookie_secure else ""
     return f"{REFRESH_COOKIE}={token}; Max-Age={max_age}; Path=/auth; HttpOnly; SameSite=Strict{secure}"
+
+
+def clear_cookie() -> dict[str, str]:
+    return {"Set-Cookie": refresh_cookie("", max_age=0)}

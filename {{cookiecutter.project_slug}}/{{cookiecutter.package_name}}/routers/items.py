@@ -2,17 +2,13 @@
 
 from FasterAPI import Depends, FasterRouter
 
-from ..dependencies import get_current_user
+from ..dependencies import require_scopes
 from ..models import Item, User
-from ..openapi import DATABASE_DOWN, body, error, requires_bearer
+from ..openapi import BEARER_ERRORS, body, requires
 
 router = FasterRouter(prefix="/items", tags=["items"])
 
 
-@router.get(
-    "",
-    responses={200: body(list[Item]), 401: error("Missing, invalid or expired access token"), **DATABASE_DOWN},
-    openapi_extra=requires_bearer,
-)
-async def read_items(current_user: User = Depends(get_current_user)) -> list[Item]:
+@router.get("", responses={200: body(list[Item]), **BEARER_ERRORS}, openapi_extra=requires("items"))
+async def read_items(current_user: User = Depends(require_scopes("items"))) -> list[Item]:
     return [Item(name="Widget", owner=current_user.username)]

@@ -1,18 +1,45 @@
-"""The current user's own account."""
+"""The current user's own account: read it, change its password."""
 
-from FasterAPI import Depends, FasterRouter
+from FasterAPI import Depends, FasterRouter, HTTPException, Response
 
-from ..dependencies import get_current_user
-from ..models import User
-from ..openapi import DATABASE_DOWN, body, error, requires_bearer
+from .. import accounts
+from ..dependencies import invalid_field, require_scopes
+from ..models import PasswordChange, User
+from ..openapi import BEARER_ERRORS, INVALID_BODY, TOO_LARGE, body, error, requires
+from ..passwords import WeakPassword, check_password
+from ..security import verify_password_in_thread
+from ..user_store import user_store
 
 router = FasterRouter(prefix="/users", tags=["users"])
 
 
-@router.get(
-    "/me",
-    responses={200: body(User), 401: error("Missing, invalid or expired access token"), **DATABASE_DOWN},
-    openapi_extra=requires_bearer,
-)
-async def read_users_me(current_user: User = Depends(get_current_user)) -> User:
+@router.get("/me", responses={200: body(User), **BEARER_ERRORS}, openapi_extra=requires("me"))
+async def read_users_me(current_user: User = Depends(require_scopes("me"))) -> User:
     return current_user
+
+
+@router.post(
+    "/me/password",
+    status_code=204,
+    responses={
+        204: {"description": "Changed: every session of the user ends, this one too (log in again)"},
+        **BEARER_ERRORS,
+        401: error("No valid token (as on every protected route), or a wrong current_password"),
+        413: TOO_LARGE,
+        422: INVALID_BODY,
+    },
+    openapi_extra=requires("me"),
+)
+async def change_my_password(*, current_user: User = Depends(require_scopes("me")), change: PasswordChange) -> Response:
+    """Every refresh token of the user is revoked, and every access token issued until now is
+    refused, this request's too: whoever knew the old password is signed out everywhere."""
+    try:
+        check_password(change.new_password)  # cheap, so before the costly check of the current one
+    except WeakPassword as exc:
+        raise invalid_field("new_password", str(exc), exc.rule) from None
+    user = await user_store.get(current_user.username)
+    if user is None or not await verify_password_in_thread(change.current_password, user.hashed_password):
+        # A failed password check, as a failed login is (login throttling counts both).
+        raise HTTPException(401, "The current password is wrong", {"WWW-Authenticate": "Bearer"})
+    await accounts.change_password(user, change.new_password)
+    return Response(status_code=204)

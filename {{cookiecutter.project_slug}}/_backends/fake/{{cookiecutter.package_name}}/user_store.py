@@ -41,6 +41,8 @@ fake_users_db = InMemoryUserStore(
         email="alice@example.com",
         # hash_password("secret"): the seed's demo password. Replace before real use.
         hashed_password="$bcrypt-sha256$v=2,t=2b,r=12$qQOurd9Ti6ly9QqIhjOTke$dJdMoOsDuJNY/YNO7qPgPYywq1c.NNS",
+        # What her tokens may carry (scopes.py). Add "admin" to let her use the admin routes.
+        scopes=("me", "items"),
     ),
 )
 

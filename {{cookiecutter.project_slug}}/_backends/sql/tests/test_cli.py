@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from .conftest import login
+from {{ cookiecutter.package_name }}.user_store import user_store
+
+from .conftest import bearer, login
 
 PASSWORD = "a long enough password"
 
@@ -57,13 +59,49 @@ def test_create_refusals(username):
     assert "the password is empty" in refused("users", "create", f"{username}x", password="")
 
 
+@pytest.mark.parametrize(
+    ("args", "password", "says"),
+    [
+        ((), "short", "error: the password is too short: use at least 8 characters"),
+        ((), "iloveyou", "error: the password is too common: it is one of the 30,000 most used passwords"),
+        ((), "x" * 4097, "error: the password is too long: use at most 4096 characters"),
+        (("--scopes", "me root"), PASSWORD, "error: unknown scope 'root': the scopes are me, items, admin"),
+    ],
+)
+def test_create_applies_the_rules_of_the_api_in_one_line(username, args, password, says):
+    assert refused("users", "create", username, *args, password=password) == says
+    assert username not in ok("users", "list")
+
+
+@pytest.mark.parametrize("name", ["two words", "semi;colon", "x" * 151])
+def test_create_refuses_a_username_the_api_would(name):
+    assert "the username must be" in refused("users", "create", name, password=PASSWORD)
+
+
+def test_admin_grants_the_admin_scope(client, username):
+    ok("users", "create", username, "--scopes", "me", "--admin", password=PASSWORD)
+    token = login(client, username, PASSWORD).json()
+    assert token["scope"] == "me admin"
+    assert client.get("/users", headers=bearer(token["access_token"])).status_code == 200
+
+
 def test_set_password_replaces_it_and_ends_sessions(client, username):
     ok("users", "create", username, password=PASSWORD)
-    cookie = login(client, username, PASSWORD).headers["set-cookie"].split(";")[0]
+    before = login(client, username, PASSWORD)
+    cookie = before.headers["set-cookie"].split(";")[0]
     assert "Set a new password" in ok("users", "set-password", username, password="another long password")
     assert login(client, username, PASSWORD).status_code == 401
     assert login(client, username, "another long password").status_code == 200
     assert client.post("/auth/refresh", headers={"Cookie": cookie}).status_code == 401
+    # The CLI is another process: this one sees the change once its cached entry expires
+    # (USER_CACHE_SECONDS), forgotten here rather than waited for.
+    user_store._cache.forget(username)
+    assert client.get("/users/me", headers=bearer(before.json()["access_token"])).status_code == 401
+
+
+def test_set_password_applies_the_rules(username):
+    ok("users", "create", username, password=PASSWORD)
+    assert refused("users", "set-password", username, password="password1").startswith("error: the password is too")
 
 
 def test_disable_and_enable(client, username):

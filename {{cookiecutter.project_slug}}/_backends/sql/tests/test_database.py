@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.tables import refresh_tokens
 from {{ cookiecutter.package_name }}.user_cache import UserCache
 from {{ cookiecutter.package_name }}.user_store import SqlUserStore, user_store
 
-from .conftest import bearer, login, make_token
+from .conftest import admin_token, bearer, login, make_token, signup_allowed
 from .test_openapi import DATABASE_DOWN, assert_documented, operations
 
 
@@ -161,14 +161,28 @@ def database_down(monkeypatch, unreachable_url):
     return stop
 
 
-def test_every_route_that_reads_the_database_answers_503_while_it_is_down(client, spec, database_down):
+def test_every_route_that_reads_the_database_answers_503_while_it_is_down(client, spec, database_down, cheap_hashing):
     cookie = {"Cookie": login(client).headers["set-cookie"].split(";")[0]}
-    token = bearer(make_token())
+    token, admin = bearer(make_token()), admin_token()
+    strong = "a password nobody has ever used"
+    new = {"username": "newcomer", "password": strong}
+    change = {"current_password": "secret", "new_password": strong}
+
+    def register():
+        with signup_allowed():
+            return client.post("/auth/register", json=new)
+
     requests = {
         ("post", "/auth/token"): lambda: login(client),
         ("post", "/auth/refresh"): lambda: client.post("/auth/refresh", headers=cookie),
         ("post", "/auth/logout"): lambda: client.post("/auth/logout", headers=cookie),
+        ("post", "/auth/logout-all"): lambda: client.post("/auth/logout-all", headers=cookie),
+        ("post", "/auth/register"): register,
         ("get", "/users/me"): lambda: client.get("/users/me", headers=token),
+        ("post", "/users/me/password"): lambda: client.post("/users/me/password", headers=token, json=change),
+        ("get", "/users"): lambda: client.get("/users", headers=admin),
+        ("post", "/users"): lambda: client.post("/users", headers=admin, json=new),
+        ("patch", "/users/{username}"): lambda: client.patch("/users/alice", headers=admin, json={"disabled": True}),
         ("get", "/items"): lambda: client.get("/items", headers=token),
         ("get", "/health/ready"): lambda: client.get("/health/ready"),
     }

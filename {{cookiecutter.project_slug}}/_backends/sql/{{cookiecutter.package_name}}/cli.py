@@ -12,12 +12,8 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-import msgspec
-
-from . import database
+from . import accounts, database
 from .models import UserInDB
-from .refresh_store import refresh_store
-from .security import hash_password
 from .stores import StoreUnavailable, UserExists
 from .user_store import user_store
 
@@ -57,17 +53,9 @@ async def existing_user(username: str) -> UserInDB:
 
 async def create(args: argparse.Namespace) -> str:
     scopes = args.scopes.split() + (["admin"] if args.admin else [])
-    now = time.time()
-    user = UserInDB(
-        username=args.username,
-        email=args.email,
-        hashed_password=hash_password(read_password()),
-        scopes=tuple(dict.fromkeys(scopes)),
-        created_at=now,
-        password_changed_at=now,
-    )
+    accounts.check_username(args.username)  # before asking for a password
     try:
-        await user_store.create(user)
+        user = await accounts.create_account(args.username, read_password(), args.email, tuple(scopes))
     except UserExists:
         raise CommandError(f"a user named {args.username!r} exists already") from None
     return f"Created user {user.username!r} with scopes {' '.join(user.scopes) or '(none)'}."
@@ -75,17 +63,14 @@ async def create(args: argparse.Namespace) -> str:
 
 async def set_password(args: argparse.Namespace) -> str:
     user = await existing_user(args.username)
-    hashed = hash_password(read_password())
-    await user_store.save(msgspec.structs.replace(user, hashed_password=hashed, password_changed_at=time.time()))
-    await refresh_store.revoke_user(user.username)  # whoever knew the old password is logged out
+    await accounts.change_password(user, read_password())  # whoever knew the old one is signed out
     return f"Set a new password for {user.username!r} and ended their sessions."
 
 
 async def set_disabled(args: argparse.Namespace, disabled: bool) -> str:
     user = await existing_user(args.username)
-    await user_store.save(msgspec.structs.replace(user, disabled=disabled))
+    await accounts.update_account(user, disabled=disabled)
     if disabled:
-        await refresh_store.revoke_user(user.username)
         return f"Disabled {user.username!r} and ended their sessions."
     return f"Enabled {user.username!r}."
 
@@ -134,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             print(migrate())
         else:
             print(asyncio.run(run_then_close(USER_ACTIONS[args.action](args))))
-    except CommandError as exc:
+    except (CommandError, *accounts.BROKEN_RULES) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except (StoreUnavailable, *database.FAILURES) as exc:

@@ -27,6 +27,8 @@ users = Table(
     Column("scopes", String(500), nullable=False, server_default=""),  # space separated, as in OAuth2
     Column("created_at", Float, nullable=False),
     Column("password_changed_at", Float, nullable=False),
+    # Tokens whose `iat` is earlier are refused (a password change, "sign out everywhere").
+    Column("tokens_valid_from", Integer, nullable=False, server_default="0"),
 )
 
 refresh_tokens = Table(

@@ -21,6 +21,7 @@ def to_user(row: Row) -> UserInDB:
         scopes=tuple(row.scopes.split()),
         created_at=row.created_at,
         password_changed_at=row.password_changed_at,
+        tokens_valid_from=row.tokens_valid_from,
     )
 
 
@@ -33,6 +34,7 @@ def to_row(user: UserInDB) -> dict:
         "scopes": " ".join(user.scopes),
         "created_at": user.created_at,
         "password_changed_at": user.password_changed_at,
+        "tokens_valid_from": user.tokens_valid_from,
     }
 
 

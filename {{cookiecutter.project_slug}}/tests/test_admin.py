@@ -1,0 +1,219 @@
+"""The admin routes (scope `admin`): GET /users, POST /users, PATCH /users/{username}."""
+
+import asyncio
+
+import pytest
+
+from {{ cookiecutter.package_name }}.user_store import user_store
+
+from .conftest import OWN_PASSWORD, ROOT, admin_token, bearer, login, make_token, new_user
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
+
+STRONG = "a password nobody has ever used"
+
+
+def cookie_of(response) -> dict[str, str]:
+    return {"Cookie": response.headers["set-cookie"].split(";")[0]}
+
+
+# --- Who may call them -----------------------------------------------------------------------
+
+ADMIN_CALLS = [
+    ("get", "/users", {}),
+    ("post", "/users", {"json": {"username": "mallory2", "password": STRONG, "scopes": ["admin"]}}),
+    ("patch", "/users/root", {"json": {"disabled": True}}),  # another user's name
+    ("patch", "/users/alice", {"json": {"scopes": ["me", "items", "admin"]}}),  # promote herself
+]
+
+
+@pytest.mark.parametrize(("method", "path", "request_kwargs"), ADMIN_CALLS)
+def test_a_token_without_admin_gets_403_and_changes_nothing(client, method, path, request_kwargs):
+    for token in (make_token(), make_token(scope="me items"), login(client).json()["access_token"]):
+        response = getattr(client, method)(path, headers=bearer(token), **request_kwargs)
+        assert response.status_code == 403, response.text
+        assert response.headers["www-authenticate"] == 'Bearer error="insufficient_scope", scope="admin"'
+    assert asyncio.run(user_store.get("mallory2")) is None
+    assert asyncio.run(user_store.get("alice")).scopes == ("me", "items")
+    assert not asyncio.run(user_store.get("root")).disabled
+
+
+@pytest.mark.parametrize(("method", "path", "request_kwargs"), ADMIN_CALLS)
+def test_no_token_gets_401(client, method, path, request_kwargs):
+    response = getattr(client, method)(path, **request_kwargs)
+    assert (response.status_code, response.headers["www-authenticate"]) == (401, "Bearer")
+
+
+def test_an_admin_whose_admin_scope_was_removed_is_refused_at_once(client, put_user):
+    name = new_user(scopes=("me", "admin"))
+    token = bearer(make_token(sub=name, scope="me admin"))
+    assert client.get("/users", headers=token).status_code == 200
+    assert client.patch(f"/users/{name}", headers=admin_token(), json={"scopes": ["me"]}).status_code == 200
+    # The token still says admin until it expires; its next refresh will not.
+    assert client.get("/users", headers=token).status_code == 200
+    refreshed = login(client, name, OWN_PASSWORD)
+    assert refreshed.json()["scope"] == "me"
+
+
+# --- GET /users --------------------------------------------------------------------------------
+
+
+def test_list_pages_through_every_user_in_username_order(client):
+    for _ in range(3):
+        new_user()
+    seen, offset = [], 0
+    while offset is not None:
+        response = client.get("/users", headers=admin_token(), params={"offset": offset, "limit": 2})
+        assert response.status_code == 200
+        page = response.json()
+        assert len(page["users"]) <= 2
+        seen += page["users"]
+        offset = page["next_offset"]
+    names = [user["username"] for user in seen]
+    assert names == sorted(names)
+    assert {"alice", "root"} <= set(names)
+    alice = next(user for user in seen if user["username"] == "alice")
+    assert alice == {"username": "alice", "email": "alice@example.com", "disabled": False, "scopes": ["me", "items"]}
+    assert "hashed_password" not in str(seen)
+
+
+def test_past_the_last_page_is_empty(client):
+    response = client.get("/users", headers=admin_token(), params={"offset": 2_000_000_000})
+    assert response.json() == {"users": [], "next_offset": None}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "0"},
+        {"limit": "101"},
+        {"limit": "ten"},
+        {"limit": "-1"},
+        {"limit": "1.5"},
+        {"limit": ""},
+        {"offset": "-1"},
+        {"offset": "99999999999999999999999"},
+        {"offset": "\u0663"},  # an Arabic-Indic three: a digit to str.isdigit, not to the database
+    ],
+)
+def test_bad_paging_is_a_422_naming_the_parameter(client, params):
+    response = client.get("/users", headers=admin_token(), params=params)
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["query", *params]
+
+
+# --- POST /users -----------------------------------------------------------------------------
+
+
+def test_create_with_scopes_then_log_in(client):
+    name = f"made{id(client)}"
+    body = {"username": name, "password": STRONG, "email": "made@example.com", "scopes": ["items"]}
+    response = client.post("/users", headers=admin_token(), json=body)
+    assert response.status_code == 201, response.text
+    assert response.json() == {"username": name, "email": "made@example.com", "disabled": False, "scopes": ["items"]}
+    assert login(client, name, STRONG).json()["scope"] == "items"
+
+
+def test_create_gives_me_and_items_unless_told(client):
+    name = f"plain{id(client)}"
+    response = client.post("/users", headers=admin_token(), json={"username": name, "password": STRONG})
+    assert response.json()["scopes"] == ["me", "items"]
+
+
+def test_create_a_taken_username_is_409(client):
+    response = client.post("/users", headers=admin_token(), json={"username": "root", "password": STRONG})
+    assert (response.status_code, response.json()) == (409, {"detail": "That username is taken"})
+
+
+CREATE_BODIES = [
+    pytest.param({"password": STRONG}, "username", id="no-username"),
+    pytest.param({"username": "zed"}, "password", id="no-password"),
+    pytest.param({"username": "zed", "password": "short"}, "password_too_short", id="short-password"),
+    pytest.param({"username": "zed", "password": "iloveyou"}, "password_too_common", id="common-password"),
+    pytest.param({"username": "zed", "password": "x" * 5000}, "password_too_long", id="5000-character-password"),
+    pytest.param({"username": "zed", "password": STRONG, "scopes": ["root"]}, "root", id="unknown-scope"),
+    pytest.param({"username": "zed", "password": STRONG, "scopes": "me items"}, "scopes", id="scopes-as-a-string"),
+    pytest.param({"username": "zed", "password": STRONG, "scopes": [1]}, "scopes", id="number-scope"),
+    pytest.param({"username": "zed", "password": STRONG, "disabled": True}, "disabled", id="unknown-field"),
+    pytest.param({"username": ["zed"], "password": STRONG}, "username", id="list-username"),
+    pytest.param({"username": "z" * 10_000, "password": STRONG}, "username", id="10KB-username"),
+    pytest.param({"username": "zed/../root", "password": STRONG}, "username", id="slashes"),
+    pytest.param([], "", id="array"),
+    pytest.param("zed", "", id="string"),
+]
+
+
+@pytest.mark.parametrize(("body", "named"), CREATE_BODIES)
+def test_create_refuses_hostile_bodies_with_a_422_naming_the_problem(client, body, named):
+    response = client.post("/users", headers=admin_token(), json=body)
+    assert response.status_code == 422, response.text
+    assert named in response.text
+    assert asyncio.run(user_store.get("zed")) is None
+
+
+# --- PATCH /users/{username} -----------------------------------------------------------------
+
+
+def test_disabling_ends_every_session_and_enabling_lets_the_user_back(client):
+    name = new_user()
+    first = login(client, name, OWN_PASSWORD)
+    access = bearer(first.json()["access_token"])
+    response = client.patch(f"/users/{name}", headers=admin_token(), json={"disabled": True})
+    assert response.status_code == 200
+    assert response.json()["disabled"] is True
+    assert client.post("/auth/refresh", headers=cookie_of(first)).status_code == 401  # revoked
+    assert client.get("/users/me", headers=access).status_code == 401  # this process: at once
+    assert login(client, name, OWN_PASSWORD).status_code == 401
+
+    assert client.patch(f"/users/{name}", headers=admin_token(), json={"disabled": False}).json()["disabled"] is False
+    again = login(client, name, OWN_PASSWORD)
+    assert again.status_code == 200
+    assert client.post("/auth/refresh", headers=cookie_of(first)).status_code == 401  # still revoked
+
+
+def test_changing_scopes_changes_what_the_next_login_gets(client):
+    name = new_user()
+    response = client.patch(f"/users/{name}", headers=admin_token(), json={"scopes": ["items", "me", "items"]})
+    assert response.json()["scopes"] == ["me", "items"]
+    response = client.patch(f"/users/{name}", headers=admin_token(), json={"scopes": ["admin"]})
+    assert login(client, name, OWN_PASSWORD).json()["scope"] == "admin"
+
+
+def test_an_admin_cannot_lock_themselves_out(client):
+    for changes in ({"disabled": True}, {"scopes": ["me"]}, {"scopes": []}):
+        response = client.patch(f"/users/{ROOT[0]}", headers=admin_token(), json=changes)
+        assert response.status_code == 409, changes
+    assert client.patch(f"/users/{ROOT[0]}", headers=admin_token(), json={"disabled": False}).status_code == 200
+    root = asyncio.run(user_store.get(ROOT[0]))
+    assert not root.disabled
+    assert "admin" in root.scopes
+
+
+@pytest.mark.parametrize("username", ["nobody-at-all", "a" * 5000, "alice%00", "%00", "ALICE", " alice"])
+def test_patching_no_such_user_is_404(client, username):
+    response = client.patch(f"/users/{username}", headers=admin_token(), json={"disabled": True})
+    assert (response.status_code, response.json()) == (404, {"detail": "No such user"})
+
+
+PATCH_BODIES = [
+    pytest.param({}, "disabled", id="nothing-to-change"),
+    pytest.param({"disabled": None, "scopes": None}, "disabled", id="all-null"),
+    pytest.param({"disabled": "yes"}, "disabled", id="string-for-a-boolean"),
+    pytest.param({"disabled": 1}, "disabled", id="number-for-a-boolean"),
+    pytest.param({"scopes": ["root"]}, "root", id="unknown-scope"),
+    pytest.param({"scopes": "admin"}, "scopes", id="scopes-as-a-string"),
+    pytest.param({"scopes": ["me"] * 10_000}, "", id="huge-list"),
+    pytest.param({"username": "bob"}, "username", id="rename"),
+    pytest.param({"hashed_password": "x"}, "hashed_password", id="hash"),
+    pytest.param([True], "", id="array"),
+]
+
+
+@pytest.mark.parametrize(("body", "named"), PATCH_BODIES)
+def test_patch_refuses_hostile_bodies(client, body, named):
+    response = client.patch("/users/alice", headers=admin_token(), json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert named in response.text
+    alice = asyncio.run(user_store.get("alice"))
+    assert (alice.disabled, alice.scopes) == (False, ("me", "items"))
