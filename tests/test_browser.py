@@ -143,15 +143,24 @@ def test_the_docs_render_every_operation_from_the_service_alone(docs, base_url):
     docs.assert_clean()
 
 
-def test_authorize_then_try_it_out_on_users_me(docs):
+def test_authorize_then_try_it_out_on_users_me(docs, base_url):
     page = docs.page
     page.get_by_role("button", name="Authorize").first.click()
     dialog = page.locator(".dialog-ux")
+    # The dialog lists every scope the document advertises, with its description.
+    scopes = httpx.get(f"{base_url}/openapi.json").json()["components"]["securitySchemes"]
+    [advertised] = [scheme["flows"]["password"]["scopes"] for scheme in scopes.values()]
+    assert {"me", "items", "admin"} <= set(advertised)
+    for name, description in advertised.items():
+        expect(dialog).to_contain_text(name)
+        expect(dialog).to_contain_text(description)
     dialog.locator("#oauth_username").fill("alice")
     dialog.locator("#oauth_password").fill("secret")
+    dialog.get_by_text("select all").click()  # alice may have me and items: she gets those
     with page.expect_response("**/auth/token") as login:
         dialog.locator("button", has_text="Authorize").click()
     assert login.value.status == 200
+    assert set(login.value.json()["scope"].split()) == {"me", "items"}
     expect(dialog.locator("button", has_text="Logout")).to_be_visible()  # the token was accepted
     dialog.locator("button", has_text="Close").click()
 
