@@ -5,6 +5,7 @@ and no request gets a status the document does not list.
 
 import pytest
 
+from {{ cookiecutter.package_name }} import security
 from {{ cookiecutter.package_name }}.settings import settings
 
 from .conftest import bearer, login, make_token
@@ -173,6 +174,21 @@ def refresh_cookie(client) -> dict[str, str]:
     return {"Cookie": login(client).headers["set-cookie"].split(";")[0]}
 
 
+def throttled(client):
+    for _ in range(settings.login_failures_per_user):
+        login(client, "alice", "wrong")
+    return login(client)
+
+
+def while_every_hashing_thread_is_taken(client):
+    saved = security.password_checks.limit
+    security.password_checks.limit = 0
+    try:
+        return login(client)
+    finally:
+        security.password_checks.limit = saved
+
+
 CROSS_SITE = {"Origin": "https://evil.example"}
 TOO_LARGE = {"username": "alice", "password": "p" * settings.max_body_bytes}
 
@@ -182,6 +198,8 @@ PROBES = {
     ("post", "/auth/token", 401): lambda client: login(client, "alice", "wrong"),
     ("post", "/auth/token", 413): lambda client: client.post("/auth/token", data=TOO_LARGE),
     ("post", "/auth/token", 422): lambda client: client.post("/auth/token", data={"username": "alice"}),
+    ("post", "/auth/token", 429): throttled,
+    ("post", "/auth/token", 503): while_every_hashing_thread_is_taken,
     ("post", "/auth/refresh", 200): lambda client: client.post("/auth/refresh", headers=refresh_cookie(client)),
     ("post", "/auth/refresh", 401): lambda client: client.post("/auth/refresh"),
     ("post", "/auth/refresh", 403): lambda client: client.post(
@@ -200,6 +218,7 @@ PROBES = {
 }
 # 503 (the database is down) is documented on every route that reads it, with a SQL database
 # only: its tests (test_database.py) stop the database and produce it on each of those routes.
+# Login's 503 (too many password checks waiting) has its probe above.
 DATABASE_DOWN = 503
 
 
@@ -214,7 +233,7 @@ def test_every_documented_status_has_a_probe(spec):
     """A status the document lists that nothing produces, or one it misses, fails here.
     (/openapi.json and /docs are not in the document; if they were, they would need probes.)"""
     documented = {(method, path, int(status)) for method, path, op in operations(spec) for status in op["responses"]}
-    assert {answer for answer in documented if answer[2] != DATABASE_DOWN} == set(PROBES)
+    assert {answer for answer in documented if answer[2] != DATABASE_DOWN or answer in PROBES} == set(PROBES)
 
 
 # Odd but harmless requests: whatever each one gets must be a documented answer.

@@ -4,15 +4,20 @@ import logging
 
 from FasterAPI import Faster, JSONResponse, Request
 
-from . import database
+from . import client_address, database
 from .body_limit import BodySizeLimit
 from .models import Health
 from .openapi import DATABASE_DOWN, add_openapi_routes, body
 from .routers import auth, items, users
+from .security import Overloaded
 from .settings import settings
 from .stores import StoreUnavailable
+from .throttle import Throttled
 
 logger = logging.getLogger(__name__)
+# Login throttling counts by the socket peer unless it is in TRUSTED_PROXIES: keep uvicorn from
+# replacing the peer with X-Forwarded-For before this app sees it, however it was started.
+client_address.keep_socket_peer()
 
 # The framework's own /openapi.json lacks the security scheme: openapi.py serves a complete one.
 app = Faster(
@@ -51,6 +56,16 @@ async def database_unavailable(request: Request, exc: StoreUnavailable) -> JSONR
     return JSONResponse({"detail": "The database is not available: try again shortly"}, 503, {"Retry-After": "5"})
 
 
+async def throttled(request: Request, exc: Throttled) -> JSONResponse:
+    body = {"error": "slow_down", "error_description": exc.description, "detail": exc.description}
+    return JSONResponse(body, 429, {"Retry-After": str(exc.retry_after)})
+
+
+async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+    # A hashing thread frees within a fraction of a second: the client may try again soon.
+    return JSONResponse({"detail": "Too many logins at once: try again shortly"}, 503, {"Retry-After": "1"})
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The framework would answer 500 and drop the exception; log it so it can be fixed.
     logger.exception("Unhandled error on %s %s", request.method, request.path)
@@ -58,5 +73,7 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 app.add_exception_handler(StoreUnavailable, database_unavailable)
+app.add_exception_handler(Throttled, throttled)
+app.add_exception_handler(Overloaded, overloaded)
 app.add_exception_handler(Exception, unexpected_error)
 add_openapi_routes(app)

@@ -53,6 +53,15 @@ class ErrorDetail(msgspec.Struct):
     detail: str
 
 
+class OAuthErrorBody(msgspec.Struct):
+    """An error of the token endpoint as OAuth2 clients read it (RFC 6749 5.2), with `detail`
+    as every other error body has it."""
+
+    error: str
+    error_description: str
+    detail: str
+
+
 class ValidationProblem(msgspec.Struct):
     loc: list[str]
     msg: str

@@ -9,7 +9,7 @@ from FasterAPI.openapi.ui import swagger_ui_html
 
 from .database import CAN_BE_UNAVAILABLE
 from .dependencies import FORM_TYPES
-from .models import ErrorDetail, ValidationErrorBody
+from .models import ErrorDetail, OAuthErrorBody, ValidationErrorBody
 
 SCHEME = "OAuth2PasswordBearer"
 TOKEN_URL = "/auth/token"
@@ -29,6 +29,13 @@ TOO_LARGE = error("The request body is larger than MAX_BODY_BYTES")
 BAD_ORIGIN = error("The Origin header names a site that is not allowed")
 # Every route that reads the stores may answer 503, unless they live in memory (database=fake).
 DATABASE_DOWN = {503: error("The database is not available: retry after Retry-After")} if CAN_BE_UNAVAILABLE else {}
+THROTTLED = body(OAuthErrorBody, "Too many failed logins, or attempts at once: retry after Retry-After")
+# Logins also get 503 when too many password checks wait already (security.CheckQueue).
+OVERLOADED = error(
+    "Too many logins are waiting for a password check"
+    + (", or the database is not available" if CAN_BE_UNAVAILABLE else "")
+    + ": retry after Retry-After"
+)
 
 
 def form_body(model: type[msgspec.Struct]) -> dict:

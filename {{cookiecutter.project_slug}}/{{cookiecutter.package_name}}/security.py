@@ -68,9 +68,35 @@ _hashing_threads = ThreadPoolExecutor(
 )
 
 
+class Overloaded(Exception):
+    """Every hashing thread is busy and the queue of checks waiting for one is full: 503."""
+
+
+class CheckQueue:
+    """Bounds the password checks running or waiting. A login that would wait behind more than
+    PASSWORD_CHECKS_WAITING_PER_CPU checks per thread is refused at once (503 with Retry-After)
+    instead of waiting seconds; nothing else waits for these threads, so no other route slows."""
+
+    def __init__(self, threads: int, waiting_per_thread: int) -> None:
+        self.limit = threads * (1 + waiting_per_thread)
+        self.pending = 0  # changed only on the event loop: no lock needed
+
+    async def run(self, check, *args):
+        if self.pending >= self.limit:
+            raise Overloaded
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(_hashing_threads, check, *args)
+        finally:
+            self.pending -= 1
+
+
+password_checks = CheckQueue(_cpus or 1, settings.password_checks_waiting_per_cpu)
+
+
 async def verify_password_in_thread(password: str, hashed_password: str | None) -> bool:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_hashing_threads, verify_password, password, hashed_password)
+    """verify_password on a hashing thread; Overloaded when too many checks wait already."""
+    return await password_checks.run(verify_password, password, hashed_password)
 
 
 def create_access_token(username: str) -> str:

@@ -31,6 +31,21 @@ class Settings(msgspec.Struct, frozen=True):
     port: int = 8000
     # Largest request body accepted; login forms are tiny, so anything bigger is refused.
     max_body_bytes: int = 16 * 1024
+    # Login throttling (throttle.py): failed logins allowed per username and client address, and
+    # per client address, before each further attempt waits; counts start again after the window.
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 50
+    login_failure_window_seconds: float = 900
+    # The first wait past a limit; it doubles with each further failure, up to the most.
+    login_wait_seconds: float = 1
+    login_max_wait_seconds: float = 300
+    # Password checks one client address may have running or waiting at once.
+    login_checks_per_address: int = 2
+    # Proxies whose X-Forwarded-For is believed (comma separated addresses or networks, e.g.
+    # "10.0.0.0/8, 127.0.0.1"); empty: the client address is always the socket peer.
+    trusted_proxies: str = ""
+    # Password checks that may wait for a hashing thread, per thread; past that, logins get 503.
+    password_checks_waiting_per_cpu: int = 4
 {%- if cookiecutter.database != "fake" %}
 {%- if cookiecutter.database == "sqlite" %}
     # A file under the folder the service starts from (data/ is git-ignored).

@@ -3,15 +3,17 @@
 The access token travels in the JSON body (clients keep it in memory); the refresh token only
 in an HttpOnly cookie scoped to /auth, which page scripts cannot read. Each refresh spends the
 cookie's token and issues a new one; a spent token coming back revokes its whole login family.
+Logins are throttled (throttle.py) before any password is checked.
 """
 
 import secrets
 
 from FasterAPI import Depends, FasterRouter, HTTPException, JSONResponse, Request, Response
 
+from .. import client_address, throttle
 from ..dependencies import read_login_form, require_allowed_origin
 from ..models import LoginForm, TokenResponse
-from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_FORM, TOO_LARGE, body, error, form_body
+from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_FORM, OVERLOADED, THROTTLED, TOO_LARGE, body, error, form_body
 from ..refresh_store import refresh_store
 from ..security import (
     InvalidToken,
@@ -39,16 +41,20 @@ cookie_required = [Depends(require_allowed_origin)]
         401: error("Wrong username or password"),
         413: TOO_LARGE,
         422: INVALID_FORM,
-        **DATABASE_DOWN,
+        429: THROTTLED,
+        503: OVERLOADED,
     },
     openapi_extra=form_body(LoginForm),
 )
-async def login(form: LoginForm = Depends(read_login_form)) -> Response:
-    user = await user_store.get(form.username)
-    # Unknown users are checked against a dummy hash, so the answer time does not tell them apart.
-    password_ok = await verify_password_in_thread(form.password, user.hashed_password if user else None)
-    if not password_ok or user is None or user.disabled:
-        raise HTTPException(401, "Incorrect username or password", {"WWW-Authenticate": "Bearer"})
+async def login(request: Request, form: LoginForm = Depends(read_login_form)) -> Response:
+    async with throttle.attempt(form.username, client_address.of_request(request)) as attempt:
+        user = await user_store.get(form.username)
+        # Unknown users are checked against a dummy hash, so the answer time does not tell them apart.
+        password_ok = await verify_password_in_thread(form.password, user.hashed_password if user else None)
+        if not password_ok or user is None or user.disabled:
+            attempt.failed()
+            raise HTTPException(401, "Incorrect username or password", {"WWW-Authenticate": "Bearer"})
+        attempt.succeeded()
     refresh_token, record = new_refresh_token(user.username, family=secrets.token_urlsafe(16))
     await refresh_store.add(record)
     return token_response(user.username, refresh_token)

@@ -44,3 +44,16 @@ refresh_tokens = Table(
     Index("ix_refresh_tokens_user_id", "user_id"),
     Index("ix_refresh_tokens_expires_at", "expires_at"),
 )
+
+# Login-throttling counters (throttle.py), one row per key: a username at a client address, or
+# an address. Keys are keyed digests, so neither usernames nor addresses are stored readably.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("in_flight", Integer, nullable=False),
+    Column("window_start", Float, nullable=False),
+    Column("blocked_until", Float, nullable=False),
+    Index("ix_login_throttle_window_start", "window_start"),  # for deleting the old ones
+)
