@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from . import postgres
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -52,6 +54,24 @@ def sql_python(sql_projects: dict[str, Path], tmp_path_factory) -> Path:
     for project in sql_projects.values():
         python = install_project(Path(sys.executable), project, env_dir)
     return python
+
+
+@pytest.fixture(params=list(SQL_BAKES))
+def backend(request) -> str:
+    """Each SQL answer of `database` in turn (PostgreSQL only where a server answers)."""
+    if request.param == "postgresql":
+        postgres.require_server()
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, tmp_path):
+    """A new, empty database of the backend's kind for one test."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+    else:
+        with postgres.database() as url:
+            yield url
 
 
 def install_project(base_python: Path, project_dir: Path, env_dir: Path) -> Path:

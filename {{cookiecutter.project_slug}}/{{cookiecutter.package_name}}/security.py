@@ -123,12 +123,17 @@ def _encode(username: str, kind: str, lifetime_seconds: int, fam: str = "") -> t
     claims = TokenClaims(
         sub=username, type=kind, iat=now, exp=now + lifetime_seconds, jti=secrets.token_urlsafe(16), fam=fam
     )
+    return encode_token(claims), claims
+
+
+def encode_token(claims: TokenClaims) -> str:
+    """The signed token. HMAC signatures are deterministic: the same claims give the same string."""
     payload = msgspec.to_builtins(claims)
     if settings.token_audience:
         payload["aud"] = settings.token_audience
     if settings.token_issuer:
         payload["iss"] = settings.token_issuer
-    return jwt.encode(payload, settings.secret_key, algorithm=settings.algorithm), claims
+    return jwt.encode(payload, settings.secret_key, algorithm=settings.algorithm)
 
 
 def _decode(token: str, kind: str) -> TokenClaims:

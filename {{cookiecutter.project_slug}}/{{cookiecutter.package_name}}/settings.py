@@ -46,6 +46,9 @@ class Settings(msgspec.Struct, frozen=True):
     trusted_proxies: str = ""
     # Password checks that may wait for a hashing thread, per thread; past that, logins get 503.
     password_checks_waiting_per_cpu: int = 4
+    # A refresh token spent this recently gets the same successor again instead of counting as
+    # reuse (two tabs, a retried request); 0 turns the window off.
+    refresh_reuse_grace_seconds: float = 10
 {%- if cookiecutter.database != "fake" %}
 {%- if cookiecutter.database == "sqlite" %}
     # A file under the folder the service starts from (data/ is git-ignored).

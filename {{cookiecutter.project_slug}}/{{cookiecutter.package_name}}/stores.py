@@ -33,6 +33,11 @@ class RefreshRecord(msgspec.Struct):
     username: str
     expires_at: int
     state: State = "active"
+    # The token's `iat`: with the other fields it re-creates the very same token string.
+    issued_at: int = 0
+    # Set when the token is spent: when, and the jti of the token issued in its place.
+    spent_at: float | None = None
+    replaced_by: str | None = None
 
 
 class UserStore(Protocol):
@@ -65,6 +70,11 @@ class RefreshStore(Protocol):
     async def rotate(self, jti: str, successor: RefreshRecord) -> bool:
         """Spend token `jti` and record `successor` in its place, atomically. False (and nothing
         recorded) when `jti` is not active: unknown, spent already, or revoked."""
+        ...
+
+    async def successor_spent_since(self, jti: str, since: float) -> RefreshRecord | None:
+        """The token that replaced `jti`, if `jti` was spent at `since` or later and that
+        successor is still active (so `jti` is the live token's immediate predecessor); else None."""
         ...
 
     async def revoke_family(self, family: str) -> None: ...

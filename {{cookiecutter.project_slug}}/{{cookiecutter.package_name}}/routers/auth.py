@@ -2,11 +2,14 @@
 
 The access token travels in the JSON body (clients keep it in memory); the refresh token only
 in an HttpOnly cookie scoped to /auth, which page scripts cannot read. Each refresh spends the
-cookie's token and issues a new one; a spent token coming back revokes its whole login family.
+cookie's token and issues a new one; a spent token coming back revokes its whole login family,
+unless it is the live token's predecessor, spent within REFRESH_REUSE_GRACE_SECONDS: then it
+gets that same live token again (two tabs refreshing at once, a retried request).
 Logins are throttled (throttle.py) before any password is checked.
 """
 
 import secrets
+import time
 
 from FasterAPI import Depends, FasterRouter, HTTPException, JSONResponse, Request, Response
 
@@ -16,11 +19,13 @@ from ..models import LoginForm, TokenResponse
 from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_FORM, OVERLOADED, THROTTLED, TOO_LARGE, body, error, form_body
 from ..refresh_store import refresh_store
 from ..security import (
+    REFRESH,
     InvalidToken,
     TokenClaims,
     create_access_token,
     create_refresh_token,
     decode_refresh_token,
+    encode_token,
     verify_password_in_thread,
 )
 from ..settings import settings
@@ -77,10 +82,15 @@ async def refresh(request: Request) -> Response:
         await refresh_store.revoke_family(claims.fam)
         raise refresh_error("Invalid or expired refresh token")
     successor, record = new_refresh_token(user.username, family=claims.fam)
-    if not await refresh_store.rotate(claims.jti, record):
-        await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
-        raise refresh_error("Refresh token already used or revoked: log in again")
-    return token_response(user.username, successor)
+    if await refresh_store.rotate(claims.jti, record):
+        return token_response(user.username, successor)
+    if settings.refresh_reuse_grace_seconds > 0:
+        since = time.time() - settings.refresh_reuse_grace_seconds
+        live = await refresh_store.successor_spent_since(claims.jti, since)
+        if live is not None:  # the same successor again: whichever answer the browser keeps works
+            return token_response(user.username, encode_token(claims_of(live)))
+    await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
+    raise refresh_error("Refresh token already used or revoked: log in again")
 
 
 @router.post(
@@ -106,7 +116,19 @@ async def logout(request: Request) -> Response:
 
 def new_refresh_token(username: str, family: str) -> tuple[str, RefreshRecord]:
     token, claims = create_refresh_token(username, family)
-    return token, RefreshRecord(claims.jti, family, username, expires_at=claims.exp)
+    return token, RefreshRecord(claims.jti, family, username, expires_at=claims.exp, issued_at=claims.iat)
+
+
+def claims_of(record: RefreshRecord) -> TokenClaims:
+    """The claims the recorded token was issued with: encoded, they give the same token."""
+    return TokenClaims(
+        sub=record.username,
+        type=REFRESH,
+        exp=record.expires_at,
+        iat=record.issued_at,
+        jti=record.jti,
+        fam=record.family,
+    )
 
 
 def token_response(username: str, refresh_token: str) -> Response:

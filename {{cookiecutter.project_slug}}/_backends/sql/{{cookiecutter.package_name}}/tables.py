@@ -39,6 +39,7 @@ refresh_tokens = Table(
     Column("state", String(8), nullable=False, server_default="active"),  # active, spent or revoked
     Column("spent_at", Float),
     Column("replaced_by", String(64)),  # the jti of the token issued when this one was spent
+    Column("issued_at", Integer),  # the token's iat, to issue the same token again (retry window)
     # The lookups the routes make besides by jti: a login's tokens, a user's, the expired ones.
     Index("ix_refresh_tokens_family", "family"),
     Index("ix_refresh_tokens_user_id", "user_id"),

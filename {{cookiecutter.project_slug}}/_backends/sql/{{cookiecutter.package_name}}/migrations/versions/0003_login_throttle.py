@@ -1,4 +1,4 @@
-"""Login-throttling counters.
+"""Login-throttling counters, and the issue time of refresh tokens for the retry window.
 
 Revision ID: 0003
 Revises: 0001
@@ -24,7 +24,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttle")),
     )
     op.create_index("ix_login_throttle_window_start", "login_throttle", ["window_start"])
+    # Tokens issued before this revision have none: they cannot be issued again, so presenting
+    # one after it was spent is reuse, as before.
+    with op.batch_alter_table("refresh_tokens") as batch:
+        batch.add_column(sa.Column("issued_at", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("refresh_tokens") as batch:
+        batch.drop_column("issued_at")
     op.drop_table("login_throttle")
