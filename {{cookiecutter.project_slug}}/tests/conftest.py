@@ -10,6 +10,7 @@ import time
 os.environ["SECRET_KEY"] = secrets.token_urlsafe(64)
 os.environ["COOKIE_SECURE"] = "true"  # the production default; tests talk https to the test client
 os.environ["ALLOWED_ORIGINS"] = "https://app.example.com"
+os.environ["LOGIN_REFUSAL_DELAY_SECONDS"] = "0"  # 429s at once: test_throttle.py checks the delay
 
 import httpx
 import msgspec

@@ -4,10 +4,12 @@ code (a spy on security.verify_password), never by the clock; waits run on a clo
 
 import asyncio
 import threading
+import time
 
+import msgspec
 import pytest
 
-from {{ cookiecutter.package_name }} import security, throttle
+from {{ cookiecutter.package_name }} import main, security, throttle
 from {{ cookiecutter.package_name }}.settings import settings
 
 from .conftest import ADDRESSES, async_client_at, client_at, login
@@ -64,6 +66,14 @@ def assert_throttled(response) -> int:
 def fail(client, times: int, username: str = "alice") -> None:
     for _ in range(times):
         assert login(client, username, "wrong").status_code == 401
+
+
+def test_a_refusal_is_held_for_the_refusal_delay(client, fast_checks, monkeypatch):
+    monkeypatch.setattr(main, "settings", msgspec.structs.replace(settings, login_refusal_delay_seconds=0.3))
+    fail(client, PER_USER)
+    started = time.monotonic()
+    assert_throttled(login(client))
+    assert time.monotonic() - started >= 0.3
 
 
 def test_past_the_limit_429_without_a_password_check(client, checks):

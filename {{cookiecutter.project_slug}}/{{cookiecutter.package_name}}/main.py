@@ -1,5 +1,6 @@
 """The ASGI app: routers, the health probes, the body limit, error answers and the API docs."""
 
+import asyncio
 import logging
 
 from FasterAPI import Faster, JSONResponse, Request
@@ -57,6 +58,9 @@ async def database_unavailable(request: Request, exc: StoreUnavailable) -> JSONR
 
 
 async def throttled(request: Request, exc: Throttled) -> JSONResponse:
+    # Decided before any password check; held a moment so that refusals cannot become a flood
+    # that takes the CPU from everyone else (the hashing threads run at a lower priority).
+    await asyncio.sleep(settings.login_refusal_delay_seconds)
     body = {"error": "slow_down", "error_description": exc.description, "detail": exc.description}
     return JSONResponse(body, 429, {"Retry-After": str(exc.retry_after)})
 

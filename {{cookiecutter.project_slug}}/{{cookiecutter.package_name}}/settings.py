@@ -41,6 +41,9 @@ class Settings(msgspec.Struct, frozen=True):
     login_max_wait_seconds: float = 300
     # Password checks one client address may have running or waiting at once.
     login_checks_per_address: int = 2
+    # How long a 429 is held before it is sent, so a client that ignores Retry-After gets one
+    # answer per connection per this long instead of turning refusals into a flood; 0: at once.
+    login_refusal_delay_seconds: float = 1
     # Proxies whose X-Forwarded-For is believed (comma separated addresses or networks, e.g.
     # "10.0.0.0/8, 127.0.0.1"); empty: the client address is always the socket peer.
     trusted_proxies: str = ""
