@@ -18,31 +18,28 @@ PER_USER = settings.login_failures_per_user
 PER_ADDRESS = settings.login_failures_per_address
 
 
-@pytest.fixture
-def checks(monkeypatch) -> list[str]:
-    """The password of every check made (bcrypt still runs)."""
+def spy_on_checks(monkeypatch, verify) -> list[str]:
+    """Password checks go through `verify`; returns the list of the passwords checked."""
     made = []
-    real_verify = security.verify_password
 
     def counted(password, hashed):
         made.append(password)
-        return real_verify(password, hashed)
+        return verify(password, hashed)
 
     monkeypatch.setattr(security, "verify_password", counted)
     return made
+
+
+@pytest.fixture
+def checks(monkeypatch) -> list[str]:
+    """The password of every check made (bcrypt still runs)."""
+    return spy_on_checks(monkeypatch, security.verify_password)
 
 
 @pytest.fixture
 def fast_checks(monkeypatch) -> list[str]:
     """The password of every check made; "secret" is right for everyone, and nothing is hashed."""
-    made = []
-
-    def counted(password, hashed):
-        made.append(password)
-        return password == "secret"
-
-    monkeypatch.setattr(security, "verify_password", counted)
-    return made
+    return spy_on_checks(monkeypatch, lambda password, hashed: password == "secret")
 
 
 @pytest.fixture
