@@ -115,7 +115,8 @@ def refresh(base_url: str, token: str) -> httpx.Response:
 
 
 def test_two_processes_count_failures_together(service):
-    with service.serve() as a, service.serve() as b:
+    # A wait longer than the refusals are held (1 s), so both refusals fall within it.
+    with service.serve(LOGIN_WAIT_SECONDS="60") as a, service.serve(LOGIN_WAIT_SECONDS="60") as b:
         attacker = client_from("127.0.0.2")
         for number in range(LIMIT):
             assert log_in(attacker, (a, b)[number % 2], "wrong").status_code == 401
