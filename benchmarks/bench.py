@@ -171,13 +171,15 @@ def instructions_per_request(app_path: str, cwd: str, path: str, token: str) -> 
 
 
 def login_loop(port: int, seconds: float) -> None:
-    """`bench.py login PORT SECONDS`: LOGIN_CLIENTS clients log in back to back, then print counts."""
+    """`bench.py login PORT SECONDS`: LOGIN_CLIENTS clients log in back to back, then print counts.
+    Each connects from a loopback address of its own (127.0.2.1, ...), as distinct users would:
+    the service lets one address have only a couple of password checks in flight at once."""
     deadline = time.monotonic() + seconds
     statuses = []  # list.append is atomic: no lock needed
 
-    def client() -> None:
+    def client(number: int) -> None:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        conn = http.client.HTTPConnection(HOST, port, timeout=30, source_address=(f"127.0.2.{number + 1}", 0))
         while time.monotonic() < deadline:
             conn.request("POST", "/auth/token", LOGIN_FORM, headers)
             response = conn.getresponse()
@@ -185,7 +187,7 @@ def login_loop(port: int, seconds: float) -> None:
             statuses.append(response.status)
         conn.close()
 
-    threads = [threading.Thread(target=client) for _ in range(LOGIN_CLIENTS)]
+    threads = [threading.Thread(target=client, args=(number,)) for number in range(LOGIN_CLIENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -3,6 +3,7 @@
 # Usage (as root, from anywhere):
 #   bash benchmarks/run.sh            the default bake (fake DB), uvicorn and granian (bench.py)
 #   bash benchmarks/run.sh database   the PostgreSQL bake and the FastAPI + PostgreSQL peer (database.py)
+#   bash benchmarks/run.sh abuse [sqlite]   the default (or SQLite) bake under a password-guessing attack (abuse.py)
 # Optional: ROUNDS=4 SECONDS_PER_RUN=2 (defaults), SERVERS="uvicorn granian" (default; either alone works),
 # TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres; a database is made and dropped).
 # Installs and bakes into benchmarks/.work/ (git-ignored).
@@ -41,6 +42,17 @@ if [ "${1:-}" = database ]; then
     echo "== measuring (about 3 minutes)"
     cd "$here"
     exec timeout --foreground 1200 "$venv/bin/python" "$here/database.py" "$work/baked-postgresql/my-service" "$here/fastapi_peer"
+fi
+
+if [ "${1:-}" = abuse ]; then
+    database="${2:-fake}"
+    echo "== baking the template with database=$database"
+    rm -rf "$work/baked-abuse"
+    quietly "$venv/bin/cookiecutter" "$(dirname "$here")" --no-input -o "$work/baked-abuse" database="$database"
+    quietly "$venv/bin/pip" install -e "$work/baked-abuse/my-service"
+    echo "== measuring (about 2 minutes)"
+    cd "$here"
+    exec timeout --foreground 1200 "$venv/bin/python" "$here/abuse.py" "$work/baked-abuse/my-service" "$database"
 fi
 
 echo "== baking the template with its defaults"

@@ -15,6 +15,8 @@ import pytest
 
 from scripts.lock import find_python, uv_environment
 
+from . import postgres
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 # What a bake holds as published (cookiecutter.json `_copy_without_render`): Swagger UI's files
 # and the list of common passwords (which holds words like "docker"). Checks of what the template
@@ -63,6 +65,24 @@ def sql_python(sql_projects: dict[str, Path], tmp_path_factory) -> Path:
     for project in sql_projects.values():
         python = install_project(Path(sys.executable), project, env_dir)
     return python
+
+
+@pytest.fixture(params=list(SQL_BAKES))
+def backend(request) -> str:
+    """Each SQL answer of `database` in turn (PostgreSQL only where a server answers)."""
+    if request.param == "postgresql":
+        postgres.require_server()
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, tmp_path):
+    """A new, empty database of the backend's kind for one test."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+    else:
+        with postgres.database() as url:
+            yield url
 
 
 def install_project(base_python: Path, project_dir: Path, env_dir: Path) -> Path:

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
 import time
@@ -10,7 +11,9 @@ import time
 os.environ["SECRET_KEY"] = secrets.token_urlsafe(64)
 os.environ["COOKIE_SECURE"] = "true"  # the production default; tests talk https to the test client
 os.environ["ALLOWED_ORIGINS"] = "https://app.example.com"
+os.environ["LOGIN_REFUSAL_DELAY_SECONDS"] = "0"  # 429s at once: test_throttle.py checks the delay
 
+import httpx
 import msgspec
 import pytest
 from FasterAPI.testclient import TestClient
@@ -79,9 +82,27 @@ def cheap_hashing(monkeypatch) -> None:
     monkeypatch.setattr(security, "password_context", cheap)
 
 
+ADDRESSES = (f"10.0.{n // 256}.{n % 256}" for n in itertools.count(1))
+
+
+def client_at(address: str) -> TestClient:
+    """A test client whose requests come from `address`."""
+    test_client = TestClient(app, base_url="https://testserver")
+    test_client._transport.client = (address, 50000)  # the framework's TestClient has no option for it
+    return test_client
+
+
+def async_client_at(address: str) -> httpx.AsyncClient:
+    """An async client of the app whose requests come from `address`: for requests at once."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="https://testserver")
+
+
 @pytest.fixture
 def client() -> TestClient:
-    return TestClient(app, base_url="https://testserver")
+    """Each test's requests come from an address of their own, so the failed logins of one test
+    never throttle another's."""
+    return client_at(next(ADDRESSES))
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from {{ cookiecutter.package_name }} import security
 from {{ cookiecutter.package_name }}.scopes import SCOPES
 from {{ cookiecutter.package_name }}.settings import settings
 
@@ -205,6 +206,29 @@ def refresh_cookie(client) -> dict[str, str]:
     return {"Cookie": login(client).headers["set-cookie"].split(";")[0]}
 
 
+def throttled(client):
+    for _ in range(settings.login_failures_per_user):
+        login(client, "alice", "wrong")
+    return login(client)
+
+
+def while_every_hashing_thread_is_taken(client, request=login):
+    saved = security.password_checks.limit
+    security.password_checks.limit = 0
+    try:
+        return request(client)
+    finally:
+        security.password_checks.limit = saved
+
+
+def password_change_throttled(client):
+    """Wrong current passwords count as failed logins do: past the limit, 429."""
+    headers = own_token()
+    for _ in range(settings.login_failures_per_user):
+        change_password(client, headers, current="not the password")
+    return change_password(client, headers)
+
+
 CROSS_SITE = {"Origin": "https://evil.example"}
 TOO_LARGE = {"username": "alice", "password": "p" * settings.max_body_bytes}
 STRONG = "a password nobody has ever used"
@@ -244,6 +268,8 @@ PROBES = {
     ("post", "/auth/token", 401): lambda client: login(client, "alice", "wrong"),
     ("post", "/auth/token", 413): lambda client: client.post("/auth/token", data=TOO_LARGE),
     ("post", "/auth/token", 422): lambda client: client.post("/auth/token", data={"username": "alice"}),
+    ("post", "/auth/token", 429): throttled,
+    ("post", "/auth/token", 503): while_every_hashing_thread_is_taken,
     ("post", "/auth/refresh", 200): lambda client: client.post("/auth/refresh", headers=refresh_cookie(client)),
     ("post", "/auth/refresh", 401): lambda client: client.post("/auth/refresh"),
     ("post", "/auth/refresh", 403): lambda client: client.post(
@@ -273,6 +299,10 @@ PROBES = {
         "/users/me/password", headers=bearer(make_token()), json=TOO_LARGE
     ),
     ("post", "/users/me/password", 422): lambda client: change_password(client, bearer(make_token()), new="short"),
+    ("post", "/users/me/password", 429): password_change_throttled,
+    ("post", "/users/me/password", 503): lambda client: while_every_hashing_thread_is_taken(
+        client, lambda client: change_password(client, own_token())
+    ),
     ("get", "/users", 200): lambda client: client.get("/users", headers=admin_token()),
     ("get", "/users", 401): lambda client: client.get("/users"),
     ("get", "/users", 403): lambda client: client.get("/users", headers=bearer(make_token())),
@@ -314,6 +344,7 @@ PROBES = {
 }
 # 503 (the database is down) is documented on every route that reads it, with a SQL database
 # only: its tests (test_database.py) stop the database and produce it on each of those routes.
+# Login's 503 (too many password checks waiting) has its probe above.
 DATABASE_DOWN = 503
 
 
@@ -328,7 +359,7 @@ def test_every_documented_status_has_a_probe(spec):
     """A status the document lists that nothing produces, or one it misses, fails here.
     (/openapi.json, /docs and the docs' files are not in the document; test_docs.py covers them.)"""
     documented = {(method, path, int(status)) for method, path, op in operations(spec) for status in op["responses"]}
-    assert {answer for answer in documented if answer[2] != DATABASE_DOWN} == set(PROBES)
+    assert {answer for answer in documented if answer[2] != DATABASE_DOWN or answer in PROBES} == set(PROBES)
 
 
 # Odd but harmless requests: whatever each one gets must be a documented answer.

@@ -11,7 +11,7 @@ from {{ cookiecutter.package_name }} import passwords, security
 from {{ cookiecutter.package_name }}.main import app
 from {{ cookiecutter.package_name }}.security import hash_password, password_context, verify_password
 
-from .conftest import login
+from .conftest import async_client_at, login
 
 
 @pytest.mark.parametrize("password", ["secret", "p" * 72 + "tail", "x" * 1000, "nul\x00byte", "pässwörd ✓ 密码"])
@@ -73,6 +73,31 @@ def test_other_requests_are_served_while_a_login_hashes():
             assert (await client.get("/health")).status_code == 200
             assert not slow_login.done(), "the health check waited for bcrypt"
             assert (await slow_login).status_code == 200
+
+    asyncio.run(scenario())
+
+
+def test_a_full_queue_of_password_checks_is_503_at_once_and_protected_routes_carry_on(monkeypatch, token):
+    """Two logins hold every place (limit 2 here): a third gets 503 with Retry-After without
+    waiting, while /users/me answers as usual."""
+    release = threading.Event()
+    real_verify = security.verify_password
+    monkeypatch.setattr(security, "verify_password", lambda *args: release.wait(30) and real_verify(*args))
+    monkeypatch.setattr(security.password_checks, "limit", 2)
+
+    async def scenario() -> None:
+        clients = [async_client_at(address) for address in ("10.1.0.1", "10.1.0.2", "10.1.0.3")]
+        form = {"username": "alice", "password": "secret"}
+        waiting = [asyncio.create_task(client.post("/auth/token", data=form)) for client in clients[:2]]
+        while security.password_checks.pending < 2:
+            await asyncio.sleep(0.01)
+        refused = await clients[2].post("/auth/token", data=form)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        me = await clients[2].get("/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200
+        release.set()
+        assert [response.status_code for response in await asyncio.gather(*waiting)] == [200, 200]
 
     asyncio.run(scenario())
 

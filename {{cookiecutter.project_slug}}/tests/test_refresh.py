@@ -1,12 +1,14 @@
 """Refresh tokens: the HttpOnly cookie, rotation, reuse detection, logout, cross-site refusal."""
 
+import asyncio
+
 import msgspec
 import pytest
 
 from {{ cookiecutter.package_name }}.routers import auth
 from {{ cookiecutter.package_name }}.settings import settings
 
-from .conftest import bearer, login, make_token
+from .conftest import async_client_at, bearer, login, make_token
 
 
 def refresh_cookie_of(response) -> str:
@@ -51,7 +53,16 @@ def test_refresh_returns_a_working_access_token_and_rotates_the_cookie(client):
     assert refresh(client, second).status_code == 200
 
 
-def test_reusing_a_spent_token_revokes_the_whole_family(client):
+@pytest.fixture
+def retry_window(monkeypatch):
+    """Returns a function that sets REFRESH_REUSE_GRACE_SECONDS for the test."""
+    return lambda seconds: monkeypatch.setattr(
+        auth, "settings", msgspec.structs.replace(auth.settings, refresh_reuse_grace_seconds=seconds)
+    )
+
+
+def test_reusing_a_spent_token_revokes_the_whole_family(client, retry_window):
+    retry_window(0)
     first = refresh_cookie_of(login(client))
     second = refresh_cookie_of(refresh(client, first))
     replay = refresh(client, first)
@@ -63,9 +74,60 @@ def test_reusing_a_spent_token_revokes_the_whole_family(client):
 def test_reuse_in_one_login_leaves_other_logins_alone(client):
     stolen = refresh_cookie_of(login(client))
     other_device = refresh_cookie_of(login(client))
-    refresh(client, stolen)
-    refresh(client, stolen)
+    refresh(client, refresh_cookie_of(refresh(client, stolen)))
+    refresh(client, stolen)  # two generations old: reuse
     assert refresh(client, other_device).status_code == 200
+
+
+# --- The retry window (REFRESH_REUSE_GRACE_SECONDS) -----------------------------------------------
+
+
+def test_a_retry_within_the_window_gets_the_same_successor(client):
+    first = refresh_cookie_of(login(client))
+    answered = refresh(client, first)
+    retried = refresh(client, first)  # the first answer was lost, or another tab refreshed too
+    assert retried.status_code == 200
+    assert refresh_cookie_of(retried) == refresh_cookie_of(answered)
+    assert client.get("/users/me", headers=bearer(retried.json()["access_token"])).status_code == 200
+    assert refresh(client, refresh_cookie_of(retried)).status_code == 200  # the live token, still one
+
+
+def test_refreshes_at_the_same_moment_get_one_successor(client):
+    first = refresh_cookie_of(login(client))
+
+    async def at_once() -> list:
+        async with async_client_at(client._transport.client[0]) as tab:
+            cookie = {"Cookie": f"refresh_token={first}"}
+            return await asyncio.gather(*(tab.post("/auth/refresh", headers=cookie) for _ in range(5)))
+
+    responses = asyncio.run(at_once())
+    assert [response.status_code for response in responses] == [200] * 5
+    assert len({refresh_cookie_of(response) for response in responses}) == 1
+
+
+def test_a_token_two_generations_old_is_reuse_even_within_the_window(client):
+    first = refresh_cookie_of(login(client))
+    second = refresh_cookie_of(refresh(client, first))
+    third = refresh_cookie_of(refresh(client, second))
+    assert refresh(client, first).status_code == 401
+    assert refresh(client, third).status_code == 401  # the family is revoked
+    assert refresh(client, second).status_code == 401
+
+
+@pytest.mark.parametrize("seconds", [0, 1e-6], ids=["window-off", "window-over"])
+def test_a_retry_outside_the_window_is_reuse(client, retry_window, seconds):
+    retry_window(seconds)
+    first = refresh_cookie_of(login(client))
+    second = refresh_cookie_of(refresh(client, first))
+    assert refresh(client, first).status_code == 401
+    assert refresh(client, second).status_code == 401
+
+
+def test_the_window_never_revives_a_revoked_family(client):
+    first = refresh_cookie_of(login(client))
+    second = refresh_cookie_of(refresh(client, first))
+    assert client.post("/auth/logout", headers={"Cookie": f"refresh_token={second}"}).status_code == 204
+    assert refresh(client, first).status_code == 401
 
 
 def test_logout_revokes_the_family_and_clears_the_cookie(client):

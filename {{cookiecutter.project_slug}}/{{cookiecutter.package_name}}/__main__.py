@@ -43,7 +43,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.command in (None, "serve"):
-        uvicorn.run(f"{__package__}.main:app", host=settings.host, port=settings.port)
+        # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (client_address.py).
+        uvicorn.run(f"{__package__}.main:app", host=settings.host, port=settings.port, proxy_headers=False)
     else:
         sys.exit(cli.run(args))
 

@@ -1,21 +1,27 @@
 """The ASGI app: routers, the health probes, security headers, the body limit, error answers and
 the API docs."""
 
+import asyncio
 import logging
 
 from FasterAPI import Faster, JSONResponse, Request
 
-from . import database
+from . import client_address, database
 from .body_limit import BodySizeLimit
 from .models import Health
 from .openapi import DATABASE_DOWN, add_openapi_routes, body
 from .routers import admin, auth, items, signup, users
+from .security import Overloaded
 from .security_headers import SecurityHeaders
 from .settings import settings
 from .stores import StoreUnavailable
+from .throttle import Throttled
 from .token_errors import TokenError, token_error_response
 
 logger = logging.getLogger(__name__)
+# Login throttling counts by the socket peer unless it is in TRUSTED_PROXIES: keep uvicorn from
+# replacing the peer with X-Forwarded-For before this app sees it, however it was started.
+client_address.keep_socket_peer()
 
 # The framework's own /openapi.json lacks the security scheme: openapi.py serves a complete one.
 app = Faster(
@@ -57,6 +63,19 @@ async def database_unavailable(request: Request, exc: StoreUnavailable) -> JSONR
     return JSONResponse({"detail": "The database is not available: try again shortly"}, 503, {"Retry-After": "5"})
 
 
+async def throttled(request: Request, exc: Throttled) -> JSONResponse:
+    # Decided before any password check; held a moment so that refusals cannot become a flood
+    # that takes the CPU from everyone else (the hashing threads run at a lower priority).
+    await asyncio.sleep(settings.login_refusal_delay_seconds)
+    refusal = TokenError(429, "slow_down", exc.description, headers={"Retry-After": str(exc.retry_after)})
+    return await token_error_response(request, refusal)
+
+
+async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+    # A hashing thread frees within a fraction of a second: the client may try again soon.
+    return JSONResponse({"detail": "Too many logins at once: try again shortly"}, 503, {"Retry-After": "1"})
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The framework would answer 500 and drop the exception; log it so it can be fixed.
     logger.exception("Unhandled error on %s %s", request.method, request.path)
@@ -65,5 +84,7 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 app.add_exception_handler(TokenError, token_error_response)
 app.add_exception_handler(StoreUnavailable, database_unavailable)
+app.add_exception_handler(Throttled, throttled)
+app.add_exception_handler(Overloaded, overloaded)
 app.add_exception_handler(Exception, unexpected_error)
 add_openapi_routes(app)

@@ -48,6 +48,13 @@ BEARER_ERRORS = {
     403: error('The token lacks a scope the route needs (Bearer error="insufficient_scope", scope="...")'),
     **DATABASE_DOWN,
 }
+THROTTLED = body(TokenErrorBody, "Too many failed logins, or attempts at once: retry after Retry-After")
+# Logins also get 503 when too many password checks wait already (security.CheckQueue).
+OVERLOADED = error(
+    "Too many logins are waiting for a password check"
+    + (", or the database is not available" if CAN_BE_UNAVAILABLE else "")
+    + ": retry after Retry-After"
+)
 
 
 def form_body(model: type[msgspec.Struct]) -> dict:

@@ -74,9 +74,35 @@ _hashing_threads = ThreadPoolExecutor(
 )
 
 
+class Overloaded(Exception):
+    """Every hashing thread is busy and the queue of checks waiting for one is full: 503."""
+
+
+class CheckQueue:
+    """Bounds the password checks running or waiting. A login that would wait behind more than
+    PASSWORD_CHECKS_WAITING_PER_CPU checks per thread is refused at once (503 with Retry-After)
+    instead of waiting seconds; nothing else waits for these threads, so no other route slows."""
+
+    def __init__(self, threads: int, waiting_per_thread: int) -> None:
+        self.limit = threads * (1 + waiting_per_thread)
+        self.pending = 0  # changed only on the event loop: no lock needed
+
+    async def run(self, check, *args):
+        if self.pending >= self.limit:
+            raise Overloaded
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(_hashing_threads, check, *args)
+        finally:
+            self.pending -= 1
+
+
+password_checks = CheckQueue(_cpus or 1, settings.password_checks_waiting_per_cpu)
+
+
 async def verify_password_in_thread(password: str, hashed_password: str | None) -> bool:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_hashing_threads, verify_password, password, hashed_password)
+    """verify_password on a hashing thread; Overloaded when too many checks wait already."""
+    return await password_checks.run(verify_password, password, hashed_password)
 
 
 async def hash_password_in_thread(password: str) -> str:
@@ -164,12 +190,17 @@ def _encode(
     now = int(time.time()) if issued_at is None else issued_at
     jti = secrets.token_urlsafe(16)
     claims = TokenClaims(sub=username, type=kind, iat=now, exp=now + lifetime_seconds, jti=jti, scope=scope, fam=fam)
+    return encode_token(claims, extra), claims
+
+
+def encode_token(claims: TokenClaims, extra: dict | None = None) -> str:
+    """The signed token. HMAC signatures are deterministic: the same claims give the same string."""
     payload = {**(extra or {}), **msgspec.to_builtins(claims)}
     if settings.token_audience:
         payload["aud"] = settings.token_audience
     if settings.token_issuer:
         payload["iss"] = settings.token_issuer
-    return jwt.encode(payload, settings.secret_key, algorithm=settings.algorithm), claims
+    return jwt.encode(payload, settings.secret_key, algorithm=settings.algorithm)
 
 
 def _decode(token: str, kind: str) -> TokenClaims:

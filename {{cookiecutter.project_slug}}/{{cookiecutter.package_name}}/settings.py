@@ -33,6 +33,27 @@ class Settings(msgspec.Struct, frozen=True):
     max_body_bytes: int = 16 * 1024
     # POST /auth/register lets anyone create an account (scopes me and items) when true.
     allow_signup: bool = False
+    # Login throttling (throttle.py): failed logins allowed per username and client address, and
+    # per client address, before each further attempt waits; counts start again after the window.
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 50
+    login_failure_window_seconds: float = 900
+    # The first wait past a limit; it doubles with each further failure, up to the most.
+    login_wait_seconds: float = 1
+    login_max_wait_seconds: float = 300
+    # Password checks one client address may have running or waiting at once.
+    login_checks_per_address: int = 2
+    # How long a 429 is held before it is sent, so a client that ignores Retry-After gets one
+    # answer per connection per this long instead of turning refusals into a flood; 0: at once.
+    login_refusal_delay_seconds: float = 1
+    # Proxies whose X-Forwarded-For is believed (comma separated addresses or networks, e.g.
+    # "10.0.0.0/8, 127.0.0.1"); empty: the client address is always the socket peer.
+    trusted_proxies: str = ""
+    # Password checks that may wait for a hashing thread, per thread; past that, logins get 503.
+    password_checks_waiting_per_cpu: int = 4
+    # A refresh token spent this recently gets the same successor again instead of counting as
+    # reuse (two tabs, a retried request); 0 turns the window off.
+    refresh_reuse_grace_seconds: float = 10
 {%- if cookiecutter.database != "fake" %}
 {%- if cookiecutter.database == "sqlite" %}
     # A file under the folder the service starts from (data/ is git-ignored).

@@ -1,9 +1,11 @@
-"""What every storage backend provides: the user store and the refresh-token store.
+"""What every storage backend provides: the user store, the refresh-token store and the store
+of login-throttling counters.
 
-The backend this project was generated with implements them in user_store.py and
-refresh_store.py; routes and the command line use only the methods below.
+The backend this project was generated with implements them in user_store.py, refresh_store.py
+and throttle_store.py; routes and the command line use only the methods below.
 """
 
+from collections.abc import Callable, Collection
 from typing import Literal, Protocol
 
 import msgspec
@@ -31,6 +33,13 @@ class RefreshRecord(msgspec.Struct):
     username: str
     expires_at: int
     state: State = "active"
+    # The token's `iat` and its `scope` (its login's): with the other fields they re-create the
+    # very same token string.
+    issued_at: int = 0
+    scope: str = ""
+    # Set when the token is spent: when, and the jti of the token issued in its place.
+    spent_at: float | None = None
+    replaced_by: str | None = None
 
 
 class UserStore(Protocol):
@@ -65,8 +74,37 @@ class RefreshStore(Protocol):
         recorded) when `jti` is not active: unknown, spent already, or revoked."""
         ...
 
+    async def successor_spent_since(self, jti: str, since: float) -> RefreshRecord | None:
+        """The token that replaced `jti`, if `jti` was spent at `since` or later and that
+        successor is still active (so `jti` is the live token's immediate predecessor); else None."""
+        ...
+
     async def revoke_family(self, family: str) -> None: ...
 
     async def revoke_user(self, username: str) -> None:
         """Revoke every refresh token of the user, whatever login it came from."""
+        ...
+
+
+class ThrottleCounter(msgspec.Struct, frozen=True):
+    """Login attempts under one throttling key (a username and address, or an address)."""
+
+    failures: int = 0  # since window_start
+    in_flight: int = 0  # password checks admitted and not finished
+    window_start: float = 0.0  # Unix time the count started
+    blocked_until: float = 0.0  # no attempt is admitted before this Unix time
+
+
+# Reads the counters found (missing keys are absent) and returns those to write: None deletes.
+CounterChange = Callable[[dict[str, ThrottleCounter]], dict[str, ThrottleCounter | None]]
+
+
+class ThrottleStore(Protocol):
+    async def update(self, keys: Collection[str], change: CounterChange) -> None:
+        """Apply `change` to the counters of `keys` atomically: no other update of these keys,
+        in any process, runs between the read and the write."""
+        ...
+
+    async def forget(self, started_before: float, now: float) -> None:
+        """Delete the counters whose window started before `started_before` and that block nothing."""
         ...

@@ -2,26 +2,42 @@
 
 The access token travels in the JSON body (clients keep it in memory); the refresh token only
 in an HttpOnly cookie scoped to /auth, which page scripts cannot read. Each refresh spends the
-cookie's token and issues a new one; a spent token coming back revokes its whole login family.
+cookie's token and issues a new one; a spent token coming back revokes its whole login family,
+unless it is the live token's predecessor, spent within REFRESH_REUSE_GRACE_SECONDS: then it
+gets that same live token again (two tabs refreshing at once, a retried request).
 A login's granted scopes ride in its refresh tokens, so each refresh grants them again, less
-any the user has lost since.
+any the user has lost since. Logins are throttled (throttle.py) before any password is checked.
 """
 
 import secrets
+import time
 
 from FasterAPI import Depends, FasterRouter, HTTPException, JSONResponse, Request, Response
 
-from .. import accounts, scopes, token_errors
+from .. import accounts, client_address, scopes, throttle, token_errors
 from ..dependencies import read_login_form, require_allowed_origin
 from ..models import LoginForm, TokenResponse, UserInDB
-from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_FORM, TOO_LARGE, body, error, form_body, token_error
+from ..openapi import (
+    BAD_ORIGIN,
+    DATABASE_DOWN,
+    INVALID_FORM,
+    OVERLOADED,
+    THROTTLED,
+    TOO_LARGE,
+    body,
+    error,
+    form_body,
+    token_error,
+)
 from ..refresh_store import refresh_store
 from ..security import (
+    REFRESH,
     InvalidToken,
     TokenClaims,
     create_access_token,
     create_refresh_token,
     decode_refresh_token,
+    encode_token,
     issued_at_for,
     verify_password_in_thread,
 )
@@ -46,21 +62,25 @@ cookie_required = [Depends(require_allowed_origin)]
         401: token_error("Wrong username or password, or a disabled user (invalid_grant)"),
         413: TOO_LARGE,
         422: INVALID_FORM,
-        **DATABASE_DOWN,
+        429: THROTTLED,
+        503: OVERLOADED,
     },
     openapi_extra=form_body(LoginForm),
 )
-async def login(form: LoginForm = Depends(read_login_form)) -> Response:
+async def login(request: Request, form: LoginForm = Depends(read_login_form)) -> Response:
     """The OAuth2 password grant. `scope` asks for some of the user's scopes (all when empty)."""
     try:
         requested = scopes.parse(form.scope)  # unknown names are refused before any hashing
     except scopes.InvalidScope as exc:
         raise token_errors.invalid_scope(str(exc)) from None
-    user = await user_store.get(form.username)
-    # Unknown users are checked against a dummy hash, so the answer time does not tell them apart.
-    password_ok = await verify_password_in_thread(form.password, user.hashed_password if user else None)
-    if not password_ok or user is None or user.disabled:
-        raise token_errors.invalid_grant()
+    async with throttle.attempt(form.username, client_address.of_request(request)) as attempt:
+        user = await user_store.get(form.username)
+        # Unknown users are checked against a dummy hash, so the answer time does not tell them apart.
+        password_ok = await verify_password_in_thread(form.password, user.hashed_password if user else None)
+        if not password_ok or user is None or user.disabled:
+            attempt.failed()
+            raise token_errors.invalid_grant()
+        attempt.succeeded()
     try:
         granted = " ".join(scopes.grant(requested, user.scopes))
     except scopes.InvalidScope as exc:
@@ -95,10 +115,15 @@ async def refresh(request: Request) -> Response:
         await refresh_store.revoke_family(claims.fam)
         raise refresh_error("This login's scopes are no longer allowed: log in again") from None
     successor, record = new_refresh_token(user, family=claims.fam, scope=claims.scope)
-    if not await refresh_store.rotate(claims.jti, record):
-        await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
-        raise refresh_error("Refresh token already used or revoked: log in again")
-    return token_response(user, granted, successor)
+    if await refresh_store.rotate(claims.jti, record):
+        return token_response(user, granted, successor)
+    if settings.refresh_reuse_grace_seconds > 0:
+        since = time.time() - settings.refresh_reuse_grace_seconds
+        live = await refresh_store.successor_spent_since(claims.jti, since)
+        if live is not None:  # the same successor again: whichever answer the browser keeps works
+            return token_response(user, granted, encode_token(claims_of(live)))
+    await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
+    raise refresh_error("Refresh token already used or revoked: log in again")
 
 
 @router.post(
@@ -143,9 +168,23 @@ async def logout_all(request: Request) -> Response:
     return Response(status_code=204, headers=clear_cookie())
 
 
+def claims_of(record: RefreshRecord) -> TokenClaims:
+    """The claims the recorded token was issued with: encoded, they give the same token."""
+    return TokenClaims(
+        sub=record.username,
+        type=REFRESH,
+        exp=record.expires_at,
+        iat=record.issued_at,
+        jti=record.jti,
+        scope=record.scope,
+        fam=record.family,
+    )
+
+
 def new_refresh_token(user: UserInDB, family: str, scope: str) -> tuple[str, RefreshRecord]:
     token, claims = create_refresh_token(user.username, family, scope, issued_at_for(user.tokens_valid_from))
-    return token, RefreshRecord(claims.jti, family, user.username, expires_at=claims.exp)
+    record = RefreshRecord(claims.jti, family, user.username, claims.exp, issued_at=claims.iat, scope=scope)
+    return token, record
 
 
 def token_response(user: UserInDB, scope: str, refresh_token: str) -> Response:

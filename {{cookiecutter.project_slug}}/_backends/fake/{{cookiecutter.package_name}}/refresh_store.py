@@ -25,9 +25,17 @@ class InMemoryRefreshStore:
         record = self._records.get(jti)
         if record is None or record.state != "active":
             return False
-        self._records[jti] = msgspec.structs.replace(record, state="spent")
+        spent = msgspec.structs.replace(record, state="spent", spent_at=time.time(), replaced_by=successor.jti)
+        self._records[jti] = spent
         self._records[successor.jti] = successor
         return True
+
+    async def successor_spent_since(self, jti: str, since: float) -> RefreshRecord | None:
+        record = self._records.get(jti)
+        if record is None or record.state != "spent" or record.spent_at < since:
+            return None
+        successor = self._records.get(record.replaced_by)
+        return successor if successor is not None and successor.state == "active" else None
 
     async def revoke_family(self, family: str) -> None:
         self._revoke_where(lambda record: record.family == family)

@@ -64,6 +64,18 @@ def test_a_spent_or_unknown_token_does_not_rotate():
     assert asyncio.run(states(f"{first}-3", f"{first}-4")) == {}
 
 
+def test_the_successor_of_a_token_spent_since_is_found_while_it_is_live():
+    family, first = unique("family"), unique("jti")
+    asyncio.run(refresh_store.add(record(first, family)))
+    second = msgspec.structs.replace(record(f"{first}-2", family), issued_at=int(time.time()))
+    before = time.time()
+    assert asyncio.run(refresh_store.rotate(first, second))
+    assert asyncio.run(refresh_store.successor_spent_since(first, before - 1)) == second
+    assert asyncio.run(refresh_store.successor_spent_since(first, time.time() + 1)) is None  # spent earlier
+    asyncio.run(refresh_store.rotate(second.jti, record(f"{first}-3", family)))
+    assert asyncio.run(refresh_store.successor_spent_since(first, before - 1)) is None  # no longer live
+
+
 def test_revoking_a_family_leaves_other_logins_alone():
     mine, other = unique("mine"), unique("other")
     asyncio.run(refresh_store.add(record(mine, family=mine)))

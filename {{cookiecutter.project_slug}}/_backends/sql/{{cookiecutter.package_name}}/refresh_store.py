@@ -25,6 +25,8 @@ def row_of(record: RefreshRecord) -> dict:
         "user_id": user_id,
         "expires_at": record.expires_at,
         "state": record.state,
+        "issued_at": record.issued_at,
+        "scope": record.scope,
     }
 
 
@@ -51,6 +53,23 @@ class SqlRefreshStore:
                 return False
             await connection.execute(insert(refresh_tokens).values(row_of(successor)))
         return True
+
+    async def successor_spent_since(self, jti: str, since: float) -> RefreshRecord | None:
+        spent, successor = refresh_tokens.alias("spent"), refresh_tokens.alias("successor")
+        query = (
+            select(successor, users.c.username)
+            .select_from(spent.join(successor, successor.c.jti == spent.c.replaced_by))
+            .join(users, users.c.id == successor.c.user_id)
+            .where(spent.c.jti == jti, spent.c.state == "spent", spent.c.spent_at >= since)
+            .where(successor.c.state == "active", successor.c.issued_at.is_not(None))
+        )
+        async with transaction() as connection:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            return None
+        return RefreshRecord(
+            row.jti, row.family, row.username, row.expires_at, issued_at=row.issued_at, scope=row.scope
+        )
 
     async def revoke_family(self, family: str) -> None:
         await self._revoke_where(refresh_tokens.c.family == family)

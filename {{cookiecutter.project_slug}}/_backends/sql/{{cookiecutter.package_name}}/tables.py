@@ -41,8 +41,25 @@ refresh_tokens = Table(
     Column("state", String(8), nullable=False, server_default="active"),  # active, spent or revoked
     Column("spent_at", Float),
     Column("replaced_by", String(64)),  # the jti of the token issued when this one was spent
+    # The token's iat and its login's scopes: with the rest, they issue the same token again
+    # (the retry window).
+    Column("issued_at", Integer),
+    Column("scope", String(500), nullable=False, server_default=""),
     # The lookups the routes make besides by jti: a login's tokens, a user's, the expired ones.
     Index("ix_refresh_tokens_family", "family"),
     Index("ix_refresh_tokens_user_id", "user_id"),
     Index("ix_refresh_tokens_expires_at", "expires_at"),
+)
+
+# Login-throttling counters (throttle.py), one row per key: a username at a client address, or
+# an address. Keys are keyed digests, so neither usernames nor addresses are stored readably.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("in_flight", Integer, nullable=False),
+    Column("window_start", Float, nullable=False),
+    Column("blocked_until", Float, nullable=False),
+    Index("ix_login_throttle_window_start", "window_start"),  # for deleting the old ones
 )
