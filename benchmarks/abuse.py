@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from urllib.parse import urlencode
 
 import bench
 
@@ -32,6 +33,9 @@ ATTACKERS = int(os.environ.get("ATTACKERS", "50"))
 ATTACK_SECONDS = float(os.environ.get("ATTACK_SECONDS", "20"))
 ATTACKER, USER, STUFFER = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 STUFFING_USERNAMES = 200
+# The fake DB's alice has the guide's "secret"; a real database's alice needs a password its rules
+# allow (prepare() sets it).
+alice_password = "secret"
 USER_LOGINS = 10
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -91,7 +95,7 @@ def user_logins_during_attack() -> tuple[list[float], list[int], Counter]:
         for _ in range(USER_LOGINS):
             conn = connect(USER)
             started = time.perf_counter()
-            statuses.append(post_login(conn, "alice", "secret"))
+            statuses.append(post_login(conn, "alice", alice_password))
             times.append(time.perf_counter() - started)
             conn.close()
             time.sleep(1)
@@ -110,15 +114,20 @@ def stuffing() -> tuple[int, int, Counter]:
 
 
 def prepare(service_dir: str, database: str) -> None:
-    """For database=sqlite: a fresh database file, migrated, with alice / secret."""
+    """For database=sqlite: a fresh database file, migrated, with alice."""
+    global alice_password
     if database == "fake":
         return
+    alice_password = "a bench password nobody uses"
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".work", "abuse.db")
     for leftover in (path, path + "-wal", path + "-shm"):
         if os.path.exists(leftover):
             os.remove(leftover)
     os.environ["DATABASE_URL"] = f"sqlite+aiosqlite:///{path}"  # start_server hands the environment on
-    for args, stdin in [(["migrate"], ""), (["users", "create", "alice", "--email", "alice@example.com"], "secret")]:
+    for args, stdin in [
+        (["migrate"], ""),
+        (["users", "create", "alice", "--email", "alice@example.com"], alice_password),
+    ]:
         command = [sys.executable, "-m", "my_service", *args]
         subprocess.run(command, cwd=service_dir, input=stdin + "\n", check=True, text=True, capture_output=True)
 
@@ -128,6 +137,7 @@ def main(service_dir: str, database: str) -> None:
     server = bench.start_server("uvicorn", "my_service.main:app", service_dir, PORT)
     try:
         bench.SERVICE_PORT = PORT
+        bench.LOGIN_FORM = urlencode({"username": "alice", "password": alice_password})
         token = bench.login(PORT)  # from 127.0.0.1, once
         times, user_statuses, attack_counts = user_logins_during_attack()
         checked_before, checked, stuffing_counts = stuffing()
