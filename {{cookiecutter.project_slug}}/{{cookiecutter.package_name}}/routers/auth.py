@@ -126,16 +126,13 @@ async def refresh(request: Request) -> Response:
     raise refresh_error("Refresh token already used or revoked: log in again")
 
 
-@router.post(
-    "/logout",
-    status_code=204,
-    dependencies=cookie_required,
-    responses={
-        204: {"description": "Refresh tokens of this login revoked, cookie cleared"},
-        403: BAD_ORIGIN,
-        **DATABASE_DOWN,
-    },
-)
+def sign_out_route(path: str, done: str, answers: dict | None = None):
+    """POST `path`: a 204 that clears the refresh cookie, under the cookie routes' origin check."""
+    responses = {204: {"description": done}, **(answers or {}), 403: BAD_ORIGIN, **DATABASE_DOWN}
+    return router.post(path, status_code=204, dependencies=cookie_required, responses=responses)
+
+
+@sign_out_route("/logout", "Refresh tokens of this login revoked, cookie cleared")
 async def logout(request: Request) -> Response:
     """Always succeeds: with no valid cookie there is nothing to revoke."""
     try:
@@ -147,16 +144,10 @@ async def logout(request: Request) -> Response:
     return Response(status_code=204, headers=clear_cookie())
 
 
-@router.post(
+@sign_out_route(
     "/logout-all",
-    status_code=204,
-    dependencies=cookie_required,
-    responses={
-        204: {"description": "Every refresh token of the user revoked, access tokens issued until now refused"},
-        401: error("Refresh cookie missing, invalid or expired: whose sessions to end is unknown"),
-        403: BAD_ORIGIN,
-        **DATABASE_DOWN,
-    },
+    "Every refresh token of the user revoked, access tokens issued until now refused",
+    {401: error("Refresh cookie missing, invalid or expired: whose sessions to end is unknown")},
 )
 async def logout_all(request: Request) -> Response:
     """Sign out everywhere: every login of the cookie's user ends, on every device."""
