@@ -337,7 +337,7 @@ def test_docs_say_how_to_update_the_lock_and_where_to_report_a_vulnerability(bak
     assert "[SECURITY.md](SECURITY.md)" in readme
     security = (bake.path / "SECURITY.md").read_text()
     assert "you@example.com" in security  # the author_email answer
-    for setting in ("SECRET_KEY", "COOKIE_SECURE", "ALLOWED_ORIGINS"):
+    for setting in ("SECRET_KEY", "COOKIE_SECURE", "ALLOWED_ORIGINS", "TRUSTED_PROXIES"):
         assert f"`{setting}`" in security
 
 
