@@ -1,17 +1,20 @@
 """Request dependencies: the current user from `Authorization: Bearer` with the scopes a route
 needs, the login form, JSON-body problems, and the origin check of cookie-carrying calls."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qs
 
 import msgspec
 from FasterAPI import HTTPException, Request, RequestValidationError
 
+from . import accounts, token_errors
 from . import scopes as scope_names
-from . import token_errors
 from .models import LoginForm, User
+from .passwords import WeakPassword
 from .security import InvalidToken, decode_access_token
 from .settings import settings
+from .stores import UserExists
 from .token_cache import VerifiedTokenCache
 from .user_store import user_store
 
@@ -98,6 +101,22 @@ def _invalid_form(message: str) -> token_errors.TokenError:
 def invalid_field(field: str, message: str, kind: str = "value_error", where: str = "body") -> RequestValidationError:
     """A 422 naming one field of the JSON body (or query), shaped as the framework's own."""
     return RequestValidationError([{"loc": [where, field], "msg": message, "type": kind}])
+
+
+@contextmanager
+def account_refusals_answered() -> Iterator[None]:
+    """Answers an account the rules refuse (accounts.py): 422 naming the field whose rule it
+    broke, or 409 for a taken username. For sign-up and the admin routes alike."""
+    try:
+        yield
+    except accounts.InvalidUsername as exc:
+        raise invalid_field("username", str(exc)) from None
+    except WeakPassword as exc:
+        raise invalid_field("password", str(exc), exc.rule) from None
+    except scope_names.InvalidScope as exc:
+        raise invalid_field("scopes", str(exc)) from None
+    except UserExists:
+        raise HTTPException(409, "That username is taken") from None
 
 
 async def require_allowed_origin(request: Request) -> None:

@@ -4,12 +4,11 @@ one, change what scopes one may be granted."""
 from FasterAPI import Depends, FasterRouter, HTTPException, Request
 
 from .. import accounts
-from ..dependencies import invalid_field, require_scopes
+from ..dependencies import account_refusals_answered, invalid_field, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
 from ..openapi import BEARER_ERRORS, INVALID_BODY, TOO_LARGE, body, error, requires
-from ..passwords import WeakPassword
 from ..scopes import InvalidScope
-from ..stores import NoSuchUser, UserExists
+from ..stores import NoSuchUser
 from ..user_store import user_store
 
 router = FasterRouter(prefix="/users", tags=["admin"])
@@ -69,16 +68,8 @@ async def list_users(request: Request, current_user: User = Depends(admin)) -> U
     openapi_extra=requires("admin"),
 )
 async def create_user(*, current_user: User = Depends(admin), new: NewUser) -> UserAccount:
-    try:
+    with account_refusals_answered():
         user = await accounts.create_account(new.username, new.password, new.email, tuple(new.scopes))
-    except accounts.InvalidUsername as exc:
-        raise invalid_field("username", str(exc)) from None
-    except WeakPassword as exc:
-        raise invalid_field("password", str(exc), exc.rule) from None
-    except InvalidScope as exc:
-        raise invalid_field("scopes", str(exc)) from None
-    except UserExists:
-        raise HTTPException(409, "That username is taken") from None
     return account(user)
 
 

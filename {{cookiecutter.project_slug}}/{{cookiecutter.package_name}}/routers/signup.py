@@ -4,12 +4,10 @@ and then the route answers 404 as if it did not exist)."""
 from FasterAPI import Depends, FasterRouter, HTTPException
 
 from .. import accounts
-from ..dependencies import invalid_field
+from ..dependencies import account_refusals_answered
 from ..models import SignUp, User
 from ..openapi import DATABASE_DOWN, INVALID_BODY, TOO_LARGE, body, error
-from ..passwords import WeakPassword
 from ..settings import settings
-from ..stores import UserExists
 
 router = FasterRouter(prefix="/auth", tags=["auth"])
 
@@ -33,12 +31,6 @@ async def require_signup_allowed() -> None:
     },
 )
 async def register(new: SignUp) -> User:
-    try:
+    with account_refusals_answered():
         user = await accounts.create_account(new.username, new.password, new.email)
-    except accounts.InvalidUsername as exc:
-        raise invalid_field("username", str(exc)) from None
-    except WeakPassword as exc:
-        raise invalid_field("password", str(exc), exc.rule) from None
-    except UserExists:
-        raise HTTPException(409, "That username is taken") from None
     return user.public()
