@@ -20,11 +20,11 @@ from FasterAPI.testclient import TestClient
 from jose import jwt
 from passlib.context import CryptContext
 
-from {{ cookiecutter.package_name }} import security
+from {{ cookiecutter.package_name }} import hashing
+from {{ cookiecutter.package_name }}.hashing import hash_password, password_context
 from {{ cookiecutter.package_name }}.main import app
 from {{ cookiecutter.package_name }}.models import UserInDB
 from {{ cookiecutter.package_name }}.routers import signup
-from {{ cookiecutter.package_name }}.security import hash_password, password_context
 from {{ cookiecutter.package_name }}.settings import settings
 from {{ cookiecutter.package_name }}.user_store import user_store
 
@@ -79,7 +79,7 @@ def signup_allowed():
 def cheap_hashing(monkeypatch) -> None:
     """New passwords hashed at the lowest cost, for tests that set many (sign-up, changes)."""
     cheap = CryptContext(schemes=["bcrypt_sha256", "bcrypt"], bcrypt_sha256__rounds=4)
-    monkeypatch.setattr(security, "password_context", cheap)
+    monkeypatch.setattr(hashing, "password_context", cheap)
 
 
 ADDRESSES = (f"10.0.{n // 256}.{n % 256}" for n in itertools.count(1))
@@ -129,18 +129,29 @@ def token(client: TestClient) -> str:
     return response.json()["access_token"]
 
 
+def uid_of(username: str) -> str:
+    user = asyncio.run(user_store.get(username))
+    assert user is not None, username
+    return user.uid
+
+
 def make_token(key: str = settings.secret_key, algorithm: str = "HS256", **claims) -> str:
-    """A token signed as the service would, with any claims: for forging and corner cases."""
+    """A token signed as the service would, with any claims: for forging and corner cases.
+    `sub` names a user (alice unless given): an existing user's name becomes their id, as the
+    service writes it; any other value is signed as it is."""
     now = int(time.time())
     payload = {"sub": "alice", "type": "access", "iat": now, "exp": now + 600, "jti": secrets.token_hex(8)}
     payload["scope"] = "me items admin" if claims.get("sub") == ROOT[0] else "me items"
     payload.update(claims)
+    if isinstance(payload["sub"], str) and payload["sub"]:
+        user = asyncio.run(user_store.get(payload["sub"]))
+        payload["sub"] = user.uid if user else payload["sub"]
     return jwt.encode({k: v for k, v in payload.items() if v is not None}, key, algorithm=algorithm)
 
 
 def admin_token(**claims) -> dict[str, str]:
-    """Authorization for root, with the admin scope."""
-    return bearer(make_token(sub=ROOT[0], **claims))
+    """Authorization for root (or `sub`), with the admin scope."""
+    return bearer(make_token(**{"sub": ROOT[0], "scope": "me items admin", **claims}))
 
 
 @pytest.fixture
@@ -156,7 +167,10 @@ def put_user():
 
     yield put
     for username, user in before.items():
-        asyncio.run(user_store.delete(username) if user is None else user_store.save(user))
+        if user is None:
+            asyncio.run(user_store.delete(uid_of(username)))
+        else:
+            asyncio.run(user_store.save(user))
 
 
 @pytest.fixture

@@ -2,8 +2,11 @@
 
 import asyncio
 
+import msgspec
 import pytest
 
+from {{ cookiecutter.package_name }} import accounts
+from {{ cookiecutter.package_name }}.stores import LastAdmin
 from {{ cookiecutter.package_name }}.user_store import user_store
 
 from .conftest import OWN_PASSWORD, ROOT, admin_token, bearer, login, make_token, new_user
@@ -44,15 +47,87 @@ def test_no_token_gets_401(client, method, path, request_kwargs):
     assert (response.status_code, response.headers["www-authenticate"]) == (401, "Bearer")
 
 
-def test_an_admin_whose_admin_scope_was_removed_is_refused_at_once(client, put_user):
+def test_an_admin_whose_admin_scope_was_removed_is_refused_at_once(client):
     name = new_user(scopes=("me", "admin"))
     token = bearer(make_token(sub=name, scope="me admin"))
     assert client.get("/users", headers=token).status_code == 200
     assert client.patch(f"/users/{name}", headers=admin_token(), json={"scopes": ["me"]}).status_code == 200
-    # The token still says admin until it expires; its next refresh will not.
-    assert client.get("/users", headers=token).status_code == 200
-    refreshed = login(client, name, OWN_PASSWORD)
-    assert refreshed.json()["scope"] == "me"
+    # Taking a scope away ends every session: the token that says admin is refused at once,
+    # and giving admin back does not revive it.
+    assert client.get("/users", headers=token).status_code == 401
+    assert client.patch(f"/users/{name}", headers=admin_token(), json={"scopes": ["me", "admin"]}).status_code == 200
+    assert client.get("/users", headers=token).status_code == 401
+    assert login(client, name, OWN_PASSWORD).json()["scope"] == "me admin"
+
+
+def test_a_scope_the_user_lost_is_refused_even_on_a_token_that_was_granted_it(client, put_user):
+    """Live scopes: whatever the token says, the user's scopes now decide (a change made in the
+    database directly, with no session cut-off, is seen too)."""
+    name = new_user(scopes=("me", "admin"))
+    token = bearer(make_token(sub=name, scope="me admin"))
+    user = asyncio.run(user_store.get(name))
+    put_user(msgspec.structs.replace(user, scopes=("me",)))
+    response = client.get("/users", headers=token)
+    assert response.status_code == 403
+    assert response.headers["www-authenticate"] == 'Bearer error="insufficient_scope", scope="admin"'
+    assert client.get("/users/me", headers=token).status_code == 200
+
+
+def test_disabling_then_enabling_does_not_revive_earlier_tokens(client):
+    name = new_user()
+    token = bearer(login(client, name, OWN_PASSWORD).json()["access_token"])
+    for disabled in (True, False):
+        response = client.patch(f"/users/{name}", headers=admin_token(), json={"disabled": disabled})
+        assert response.status_code == 200, response.text
+    assert client.get("/users/me", headers=token).status_code == 401
+    assert login(client, name, OWN_PASSWORD).status_code == 200
+
+
+def test_an_admin_can_end_every_session_of_a_user(client):
+    name = new_user()
+    session = login(client, name, OWN_PASSWORD)
+    token = bearer(session.json()["access_token"])
+    assert client.post(f"/users/{name}/logout-all", headers=bearer(make_token())).status_code == 403
+    assert client.post(f"/users/{name}/logout-all", headers=admin_token()).status_code == 204
+    assert client.get("/users/me", headers=token).status_code == 401
+    assert client.post("/auth/refresh", headers=cookie_of(session)).status_code == 401
+    assert client.post("/users/nobody-here/logout-all", headers=admin_token()).status_code == 404
+
+
+@pytest.fixture
+def two_admins(put_user) -> tuple[str, str]:
+    """Two new admins, the only enabled ones (every other is disabled until the test ends)."""
+    first, second = new_user(scopes=("me", "admin")), new_user(scopes=("me", "admin"))
+    for user in asyncio.run(user_store.list(limit=10_000)):
+        if user.is_enabled_admin and user.username not in (first, second):
+            put_user(msgspec.structs.replace(user, disabled=True))
+    return first, second
+
+
+def test_the_last_enabled_admin_cannot_lose_admin(client, two_admins):
+    first, second = two_admins
+    second_token = admin_token(sub=second)
+    response = client.patch(f"/users/{second}", headers=admin_token(sub=first), json={"scopes": ["me"]})
+    assert response.status_code == 200, response.text
+    assert client.patch(f"/users/{first}", headers=second_token, json={"disabled": True}).status_code == 401
+    last = asyncio.run(user_store.get(first))
+    for change in ({"disabled": True}, {"scopes": ["me"]}):
+        with pytest.raises(LastAdmin):
+            asyncio.run(accounts.update_account(last, **change))
+    with pytest.raises(LastAdmin):
+        asyncio.run(accounts.delete_account(last))
+    assert asyncio.run(user_store.get(first)).is_enabled_admin
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one(two_admins):
+    async def both() -> list:
+        users = [await user_store.get(name) for name in two_admins]
+        changes = [accounts.update_account(user, scopes=["me"]) for user in users]
+        return await asyncio.gather(*changes, return_exceptions=True)
+
+    outcomes = asyncio.run(both())
+    assert sum(isinstance(outcome, LastAdmin) for outcome in outcomes) == 1, outcomes
+    assert sum(asyncio.run(user_store.get(name)).is_enabled_admin for name in two_admins) == 1
 
 
 # --- GET /users --------------------------------------------------------------------------------
@@ -190,10 +265,16 @@ def test_an_admin_cannot_lock_themselves_out(client):
     assert "admin" in root.scopes
 
 
-@pytest.mark.parametrize("username", ["nobody-at-all", "a" * 5000, "alice%00", "%00", "ALICE", " alice"])
+@pytest.mark.parametrize("username", ["nobody-at-all", "a" * 5000, "alice%00", "%00", " alice"])
 def test_patching_no_such_user_is_404(client, username):
     response = client.patch(f"/users/{username}", headers=admin_token(), json={"disabled": True})
     assert (response.status_code, response.json()) == (404, {"detail": "No such user"})
+
+
+def test_a_username_in_another_case_names_the_same_user(client):
+    name = new_user()
+    response = client.patch(f"/users/{name.upper()}", headers=admin_token(), json={"scopes": ["me"]})
+    assert (response.status_code, response.json()["username"]) == (200, name)
 
 
 PATCH_BODIES = [

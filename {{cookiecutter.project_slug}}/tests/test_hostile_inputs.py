@@ -11,8 +11,8 @@ import json
 import msgspec
 import pytest
 
+from {{ cookiecutter.package_name }}.hashing import hash_password, verify_password
 from {{ cookiecutter.package_name }}.models import UserInDB
-from {{ cookiecutter.package_name }}.security import hash_password, verify_password
 from {{ cookiecutter.package_name }}.settings import settings
 from {{ cookiecutter.package_name }}.user_store import user_store
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from {{ cookiecutter.package_name }} import security
+from {{ cookiecutter.package_name }} import hashing
 from {{ cookiecutter.package_name }}.scopes import SCOPES
 from {{ cookiecutter.package_name }}.settings import settings
 
@@ -138,6 +138,7 @@ NEEDED_SCOPES = {
     ("get", "/users"): ["admin"],
     ("post", "/users"): ["admin"],
     ("patch", "/users/{username}"): ["admin"],
+    ("post", "/users/{username}/logout-all"): ["admin"],
 }
 
 
@@ -213,12 +214,12 @@ def throttled(client):
 
 
 def while_every_hashing_thread_is_taken(client, request=login):
-    saved = security.password_checks.limit
-    security.password_checks.limit = 0
+    saved = hashing.password_checks.limit
+    hashing.password_checks.limit = 0
     try:
         return request(client)
     finally:
-        security.password_checks.limit = saved
+        hashing.password_checks.limit = saved
 
 
 def password_change_throttled(client):
@@ -227,6 +228,13 @@ def password_change_throttled(client):
     for _ in range(settings.login_failures_per_user):
         change_password(client, headers, current="not the password")
     return change_password(client, headers)
+
+
+def creations_throttled(create):
+    """More accounts from one address than ACCOUNTS_PER_ADDRESS: the last is refused."""
+    for _ in range(settings.accounts_per_address):
+        create()
+    return create()
 
 
 CROSS_SITE = {"Origin": "https://evil.example"}
@@ -248,6 +256,15 @@ def unique(prefix: str = "probe") -> str:
     return f"{prefix}{time.monotonic_ns()}"
 
 
+def create_user(client):
+    return client.post("/users", headers=admin_token(), json={"username": unique(), "password": STRONG})
+
+
+def with_signup_allowed(send):
+    with signup_allowed():
+        return send()
+
+
 def register(client, body: dict, allowed: bool = True):
     if not allowed:
         return client.post("/auth/register", json=body)
@@ -266,6 +283,9 @@ PROBES = {
         "/auth/token", data={"username": "alice", "password": "secret", "grant_type": "client_credentials"}
     ),
     ("post", "/auth/token", 401): lambda client: login(client, "alice", "wrong"),
+    ("post", "/auth/token", 403): lambda client: client.post(
+        "/auth/token", data={"username": "alice", "password": "secret"}, headers=CROSS_SITE
+    ),
     ("post", "/auth/token", 413): lambda client: client.post("/auth/token", data=TOO_LARGE),
     ("post", "/auth/token", 422): lambda client: client.post("/auth/token", data={"username": "alice"}),
     ("post", "/auth/token", 429): throttled,
@@ -285,10 +305,19 @@ PROBES = {
         "/auth/logout-all", headers={**own_cookie(client), **CROSS_SITE}
     ),
     ("post", "/auth/register", 201): lambda client: register(client, {"username": unique(), "password": STRONG}),
+    ("post", "/auth/register", 403): lambda client: with_signup_allowed(
+        lambda: client.post("/auth/register", json={"username": unique(), "password": STRONG}, headers=CROSS_SITE)
+    ),
     ("post", "/auth/register", 404): lambda client: register(client, {"username": unique()}, allowed=False),
     ("post", "/auth/register", 409): lambda client: register(client, {"username": "alice", "password": STRONG}),
     ("post", "/auth/register", 413): lambda client: register(client, TOO_LARGE),
     ("post", "/auth/register", 422): lambda client: register(client, {"username": unique(), "password": "secret"}),
+    ("post", "/auth/register", 429): lambda client: creations_throttled(
+        lambda: register(client, {"username": unique(), "password": STRONG})
+    ),
+    ("post", "/auth/register", 503): lambda client: while_every_hashing_thread_is_taken(
+        client, lambda client: register(client, {"username": unique(), "password": STRONG})
+    ),
     ("get", "/users/me", 200): lambda client: client.get("/users/me", headers=bearer(make_token())),
     ("get", "/users/me", 401): lambda client: client.get("/users/me"),
     ("get", "/users/me", 403): lambda client: client.get("/users/me", headers=bearer(make_token(scope="items"))),
@@ -319,6 +348,20 @@ PROBES = {
     ),
     ("post", "/users", 413): lambda client: client.post("/users", headers=admin_token(), json=TOO_LARGE),
     ("post", "/users", 422): lambda client: client.post("/users", headers=admin_token(), json={"username": "x"}),
+    ("post", "/users", 429): lambda client: creations_throttled(
+        lambda: client.post("/users", headers=admin_token(), json={"username": unique(), "password": STRONG})
+    ),
+    ("post", "/users", 503): lambda client: while_every_hashing_thread_is_taken(client, create_user),
+    ("post", "/users/{username}/logout-all", 204): lambda client: client.post(
+        f"/users/{new_user()}/logout-all", headers=admin_token()
+    ),
+    ("post", "/users/{username}/logout-all", 401): lambda client: client.post("/users/alice/logout-all"),
+    ("post", "/users/{username}/logout-all", 403): lambda client: client.post(
+        "/users/alice/logout-all", headers=bearer(make_token())
+    ),
+    ("post", "/users/{username}/logout-all", 404): lambda client: client.post(
+        "/users/nobody-at-all/logout-all", headers=admin_token()
+    ),
     ("patch", "/users/{username}", 200): lambda client: client.patch(
         f"/users/{new_user()}", headers=admin_token(), json={"scopes": ["me"]}
     ),

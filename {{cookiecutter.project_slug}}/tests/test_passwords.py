@@ -7,9 +7,9 @@ import threading
 import httpx
 import pytest
 
-from {{ cookiecutter.package_name }} import passwords, security
+from {{ cookiecutter.package_name }} import hashing, passwords
+from {{ cookiecutter.package_name }}.hashing import hash_password, password_context, verify_password
 from {{ cookiecutter.package_name }}.main import app
-from {{ cookiecutter.package_name }}.security import hash_password, password_context, verify_password
 
 from .conftest import async_client_at, login
 
@@ -48,18 +48,18 @@ def test_unknown_user_costs_a_real_hash_check(client, monkeypatch):
 
 def test_hashing_runs_in_a_pool_sized_to_this_process_cpus(monkeypatch):
     threads = []
-    real_verify = security.verify_password
+    real_verify = hashing.verify_password
 
     def spy(*args):
         threads.append(threading.current_thread())
         return real_verify(*args)
 
-    monkeypatch.setattr(security, "verify_password", spy)
-    assert not asyncio.run(security.verify_password_in_thread("x", None))
+    monkeypatch.setattr(hashing, "verify_password", spy)
+    assert not asyncio.run(hashing.verify_password_in_thread("x", None))
     assert threads[0].name.startswith("password-hashing")
     # Lower priority than the event loop, so a burst of logins cannot starve other requests.
-    assert os.getpriority(os.PRIO_PROCESS, threads[0].native_id) == security.HASHING_NICENESS
-    assert security._hashing_threads._max_workers == len(os.sched_getaffinity(0))
+    assert os.getpriority(os.PRIO_PROCESS, threads[0].native_id) == hashing.HASHING_NICENESS
+    assert hashing._hashing_threads._max_workers == len(os.sched_getaffinity(0))
 
 
 def test_other_requests_are_served_while_a_login_hashes():
@@ -81,15 +81,15 @@ def test_a_full_queue_of_password_checks_is_503_at_once_and_protected_routes_car
     """Two logins hold every place (limit 2 here): a third gets 503 with Retry-After without
     waiting, while /users/me answers as usual."""
     release = threading.Event()
-    real_verify = security.verify_password
-    monkeypatch.setattr(security, "verify_password", lambda *args: release.wait(30) and real_verify(*args))
-    monkeypatch.setattr(security.password_checks, "limit", 2)
+    real_verify = hashing.verify_password
+    monkeypatch.setattr(hashing, "verify_password", lambda *args: release.wait(30) and real_verify(*args))
+    monkeypatch.setattr(hashing.password_checks, "limit", 2)
 
     async def scenario() -> None:
         clients = [async_client_at(address) for address in ("10.1.0.1", "10.1.0.2", "10.1.0.3")]
         form = {"username": "alice", "password": "secret"}
         waiting = [asyncio.create_task(client.post("/auth/token", data=form)) for client in clients[:2]]
-        while security.password_checks.pending < 2:
+        while hashing.password_checks.pending < 2:
             await asyncio.sleep(0.01)
         refused = await clients[2].post("/auth/token", data=form)
         assert refused.status_code == 503

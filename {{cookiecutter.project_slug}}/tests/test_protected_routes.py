@@ -1,12 +1,14 @@
 """GET /users/me and GET /items, behind get_current_user."""
 
+import asyncio
+
 import msgspec
 import pytest
 from jose import jwt
 
-from {{ cookiecutter.package_name }} import security
-from {{ cookiecutter.package_name }}.dependencies import access_tokens
-from {{ cookiecutter.package_name }}.security import create_access_token
+from {{ cookiecutter.package_name }} import tokens
+from {{ cookiecutter.package_name }}.sessions import access_token_for, access_tokens
+from {{ cookiecutter.package_name }}.user_store import user_store
 
 from .conftest import bearer, make_token
 
@@ -81,21 +83,25 @@ def test_expired_token(client):
     assert_rejected(client, bearer(make_token(exp=1_000_000_000)))
 
 
+def alice():
+    return asyncio.run(user_store.get("alice"))
+
+
 def test_a_fresh_token_from_the_helper_works(client):
-    assert client.get("/users/me", headers=bearer(create_access_token("alice", ["me"]))).status_code == 200
+    assert client.get("/users/me", headers=bearer(access_token_for(alice(), ["me"]))).status_code == 200
 
 
 @pytest.fixture
 def audience_and_issuer(monkeypatch):
-    strict = msgspec.structs.replace(security.settings, token_audience="my-api", token_issuer="my-issuer")
-    monkeypatch.setattr(security, "settings", strict)
+    strict = msgspec.structs.replace(tokens.settings, token_audience="my-api", token_issuer="my-issuer")
+    monkeypatch.setattr(tokens, "settings", strict)
     access_tokens._claims.clear()
     yield
     access_tokens._claims.clear()
 
 
 def test_audience_and_issuer_are_set_and_checked_when_configured(client, audience_and_issuer):
-    token = create_access_token("alice", ["me"])
+    token = access_token_for(alice(), ["me"])
     claims = jwt.get_unverified_claims(token)
     assert (claims["aud"], claims["iss"]) == ("my-api", "my-issuer")
     assert client.get("/users/me", headers=bearer(token)).status_code == 200

@@ -5,6 +5,7 @@ import asyncio
 import msgspec
 import pytest
 
+from {{ cookiecutter.package_name }} import sessions
 from {{ cookiecutter.package_name }}.routers import auth
 from {{ cookiecutter.package_name }}.settings import settings
 
@@ -57,7 +58,7 @@ def test_refresh_returns_a_working_access_token_and_rotates_the_cookie(client):
 def retry_window(monkeypatch):
     """Returns a function that sets REFRESH_REUSE_GRACE_SECONDS for the test."""
     return lambda seconds: monkeypatch.setattr(
-        auth, "settings", msgspec.structs.replace(auth.settings, refresh_reuse_grace_seconds=seconds)
+        sessions, "settings", msgspec.structs.replace(sessions.settings, refresh_reuse_grace_seconds=seconds)
     )
 
 

@@ -11,7 +11,8 @@ from jose import jwt
 from {{ cookiecutter.package_name }} import scopes
 from {{ cookiecutter.package_name }}.dependencies import require_scopes
 from {{ cookiecutter.package_name }}.models import User
-from {{ cookiecutter.package_name }}.security import create_access_token, decode_access_token
+from {{ cookiecutter.package_name }}.sessions import access_token_for
+from {{ cookiecutter.package_name }}.tokens import decode_access_token
 from {{ cookiecutter.package_name }}.user_store import user_store
 
 from .conftest import ALICE, ROOT, bearer, make_token, quick_hash
@@ -63,10 +64,10 @@ def test_unknown_or_not_allowed_scopes_are_invalid_scope(client, asked):
 
 
 def test_an_unknown_scope_is_refused_before_any_password_check(client, monkeypatch):
-    from {{ cookiecutter.package_name }}.routers import auth
+    from {{ cookiecutter.package_name }} import accounts
 
     checked = []
-    monkeypatch.setattr(auth, "verify_password_in_thread", lambda *args: checked.append(args))
+    monkeypatch.setattr(accounts, "verify_password_in_thread", lambda *args: checked.append(args))
     assert token_login(client, scope="root").status_code == 400
     assert checked == []
 
@@ -139,13 +140,14 @@ def test_several_scopes_are_all_needed_and_named_in_the_challenge():
     assert response.headers["www-authenticate"] == 'Bearer error="insufficient_scope", scope="me items"'
 
 
-def test_create_access_token_takes_scopes_extra_claims_and_a_lifetime():
-    token = create_access_token("alice", ["items"], lifetime_seconds=60, claims={"tenant": "acme"})
+def test_access_token_for_takes_scopes_extra_claims_and_a_lifetime():
+    alice = asyncio.run(user_store.get("alice"))
+    token = access_token_for(alice, ["items"], lifetime_seconds=60, claims={"tenant": "acme"})
     claims = decode_access_token(token)
     assert (claims.scope, claims.exp - claims.iat) == ("items", 60)
     assert jwt.get_unverified_claims(token)["tenant"] == "acme"
     with pytest.raises(ValueError, match="sub"):
-        create_access_token("alice", claims={"sub": "root"})
+        access_token_for(alice, [], claims={"sub": "root"})
 
 
 def test_the_login_field_is_named_in_the_docs_as_clients_send_it(spec):

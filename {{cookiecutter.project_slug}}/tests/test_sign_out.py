@@ -7,8 +7,9 @@ import time
 import pytest
 from jose import jwt
 
-from {{ cookiecutter.package_name }} import security
-from {{ cookiecutter.package_name }}.security import issued_at_for, revocation_cutoff
+from {{ cookiecutter.package_name }} import sessions as session_rules
+from {{ cookiecutter.package_name }}.models import UserInDB
+from {{ cookiecutter.package_name }}.sessions import issued_at_for, revocation_cutoff
 from {{ cookiecutter.package_name }}.user_store import user_store
 
 from .conftest import OWN_PASSWORD, bearer, login, make_token, new_user
@@ -162,7 +163,7 @@ def test_logout_all_from_another_site_is_403(client):
 
 
 class Clock:
-    """time.time() as the security module sees it, set by the test."""
+    """time.time() as the sessions module sees it, set by the test."""
 
     def __init__(self, now: float) -> None:
         self.now = now
@@ -173,16 +174,17 @@ class Clock:
 
 def test_tokens_of_the_second_of_a_change_before_it_are_refused_and_after_it_accepted(monkeypatch):
     clock = Clock(1_800_000_000.2)
-    monkeypatch.setattr(security, "time", clock)
-    before = issued_at_for(0)  # a token issued at .2
+    monkeypatch.setattr(session_rules, "time", clock)
+    user = UserInDB(username="someone", hashed_password="-")
+    before = issued_at_for(user)  # a token issued at .2
     clock.now = 1_800_000_000.5
-    cutoff = revocation_cutoff()  # the change, at .5
+    user.tokens_valid_from = revocation_cutoff()  # the change, at .5
     clock.now = 1_800_000_000.9
-    after = issued_at_for(cutoff)  # a login at .9, the same second
-    assert before < cutoff <= after
+    after = issued_at_for(user)  # a login at .9, the same second
+    assert before < user.tokens_valid_from <= after
     assert after - clock.now <= 1  # at most a second ahead
     clock.now = 1_800_000_003.0
-    assert issued_at_for(cutoff) == 1_800_000_003  # later tokens carry their real time
+    assert issued_at_for(user) == 1_800_000_003  # later tokens carry their real time
 
 
 def test_a_token_issued_in_the_second_of_the_change_but_before_it_is_refused(client):

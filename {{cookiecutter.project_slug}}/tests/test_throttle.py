@@ -1,6 +1,6 @@
 """Login throttling (throttle.py): decided before any password check, counted per username and
 address and per address, in-flight checks included. Password checks are counted through the
-code (a spy on security.verify_password), never by the clock; waits run on a clock the tests set."""
+code (a spy on hashing.verify_password), never by the clock; waits run on a clock the tests set."""
 
 import asyncio
 import threading
@@ -9,7 +9,7 @@ import time
 import msgspec
 import pytest
 
-from {{ cookiecutter.package_name }} import main, security, throttle
+from {{ cookiecutter.package_name }} import hashing, main, throttle
 from {{ cookiecutter.package_name }}.settings import settings
 
 from .conftest import ADDRESSES, async_client_at, client_at, login
@@ -26,14 +26,14 @@ def spy_on_checks(monkeypatch, verify) -> list[str]:
         made.append(password)
         return verify(password, hashed)
 
-    monkeypatch.setattr(security, "verify_password", counted)
+    monkeypatch.setattr(hashing, "verify_password", counted)
     return made
 
 
 @pytest.fixture
 def checks(monkeypatch) -> list[str]:
     """The password of every check made (bcrypt still runs)."""
-    return spy_on_checks(monkeypatch, security.verify_password)
+    return spy_on_checks(monkeypatch, hashing.verify_password)
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_checks_in_flight_count(monkeypatch):
     address = next(ADDRESSES)
     checks, running, most = [], [0], [0]
     lock = threading.Lock()
-    real_verify = security.verify_password
+    real_verify = hashing.verify_password
 
     def counted(password, hashed):
         with lock:
@@ -155,7 +155,7 @@ def test_checks_in_flight_count(monkeypatch):
             with lock:
                 running[0] -= 1
 
-    monkeypatch.setattr(security, "verify_password", counted)
+    monkeypatch.setattr(hashing, "verify_password", counted)
 
     async def attack() -> list[int]:
         async with async_client_at(address) as client:
@@ -181,7 +181,7 @@ def test_failed_counts_a_check_made_elsewhere(client, checks):
 
 
 def test_an_attempt_that_ends_in_an_error_counts_nothing(client, fast_checks, monkeypatch):
-    monkeypatch.setattr(security.password_checks, "limit", 0)
+    monkeypatch.setattr(hashing.password_checks, "limit", 0)
     for _ in range(PER_USER + 1):
         assert login(client, "alice", "wrong").status_code == 503
     monkeypatch.undo()

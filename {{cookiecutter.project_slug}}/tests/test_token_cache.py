@@ -5,11 +5,11 @@ import time
 import msgspec
 import pytest
 
-from {{ cookiecutter.package_name }}.dependencies import access_tokens
-from {{ cookiecutter.package_name }}.security import InvalidToken, decode_access_token
+from {{ cookiecutter.package_name }}.sessions import access_tokens
 from {{ cookiecutter.package_name }}.token_cache import VerifiedTokenCache
+from {{ cookiecutter.package_name }}.tokens import InvalidToken, decode_access_token
 
-from .conftest import bearer, make_token
+from .conftest import bearer, make_token, uid_of
 
 
 def test_a_used_token_is_cached_and_served_from_the_cache(client, token):
@@ -37,7 +37,7 @@ def test_failed_tokens_are_never_cached():
 def test_a_cached_token_still_expires():
     token = make_token(exp=int(time.time()) + 2)
     cache = VerifiedTokenCache(decode_access_token)
-    assert cache.verify(token).sub == "alice"
+    assert cache.verify(token).sub == uid_of("alice")
     claims = cache._claims[token]
     cache._claims[token] = msgspec.structs.replace(claims, exp=int(time.time()) - 1)  # time passes
     with pytest.raises(InvalidToken):

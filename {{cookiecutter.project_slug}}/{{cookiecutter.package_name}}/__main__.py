@@ -33,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
     for action, text in [
         ("set-password", "set a new password, prompted for or read from stdin"),
         ("disable", "refuse the user's logins and revoke their refresh tokens"),
-        ("enable", "allow the user to log in again"),
+        ("enable", "allow the user to log in again (their earlier tokens stay refused)"),
+        ("delete", "remove the user and end their sessions (the name may be taken again, never their id)"),
     ]:
         users.add_parser(action, help=text).add_argument("username")
     users.add_parser("list", help="list every user")

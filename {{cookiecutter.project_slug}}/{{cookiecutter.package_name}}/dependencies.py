@@ -8,20 +8,17 @@ from urllib.parse import parse_qs
 import msgspec
 from FasterAPI import HTTPException, Request, RequestValidationError
 
-from . import accounts, token_errors
+from . import accounts, sessions, token_errors
 from . import scopes as scope_names
 from .models import LoginForm, User
 from .passwords import WeakPassword
-from .security import InvalidToken, decode_access_token
 from .settings import settings
-from .stores import UserExists
-from .token_cache import VerifiedTokenCache
-from .user_store import user_store
+from .stores import LastAdmin, UserExists
+from .tokens import InvalidToken
 
 MAX_TOKEN_LENGTH = 4096
 URLENCODED = "application/x-www-form-urlencoded"
 FORM_TYPES = (URLENCODED, "multipart/form-data")
-access_tokens = VerifiedTokenCache(decode_access_token)
 
 # RFC 6750 3.1: no error code when the request carried no bearer token at all.
 NO_TOKEN_CHALLENGE = "Bearer"
@@ -38,8 +35,10 @@ def credentials_error() -> HTTPException:
 
 
 def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[User]]:
-    """A dependency giving the current user, for a valid access token that carries every one of
-    `scopes`; else 401, or 403 `insufficient_scope` naming them (RFC 6750 3.1). Usage:
+    """A dependency giving the current user, for a valid access token that was granted every one
+    of `scopes` and whose user has them now; else 401, or 403 `insufficient_scope` naming them
+    (RFC 6750 3.1). It is the route's one declaration: openapi.py reads its `scopes` to document
+    the route's security and its 401/403 answers. Usage:
 
         async def read_reports(user: User = Depends(require_scopes("reports"))) -> ...
     """
@@ -47,30 +46,21 @@ def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[User]]:
     challenge = f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'
 
     async def current_user_with_scopes(request: Request) -> User:
-        # The hot path of every protected request: no database I/O (the user comes from the
-        # store's cache), and beyond verifying the token only comparisons.
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             raise not_authenticated()
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise credentials_error()
         try:
-            claims = access_tokens.verify(token)
+            user = await sessions.authenticate(token, needed)
         except InvalidToken:
             raise credentials_error() from None
-        user = await user_store.get_cached(claims.sub)  # at most USER_CACHE_SECONDS old, if cached
-        # A token issued before the user's last password change or "sign out everywhere" is revoked.
-        if user is None or user.disabled or claims.iat < user.tokens_valid_from:
-            raise credentials_error()
-        if not needed <= claims.scopes:
-            raise HTTPException(403, "Not enough permissions", {"WWW-Authenticate": challenge})
+        except sessions.MissingScope:
+            raise HTTPException(403, "Not enough permissions", {"WWW-Authenticate": challenge}) from None
         return user.public()
 
+    current_user_with_scopes.scopes = scopes
     return current_user_with_scopes
-
-
-# Any valid access token, whatever its scopes.
-get_current_user = require_scopes()
 
 
 async def read_login_form(request: Request) -> LoginForm:
@@ -117,11 +107,14 @@ def account_refusals_answered() -> Iterator[None]:
         raise invalid_field("scopes", str(exc)) from None
     except UserExists:
         raise HTTPException(409, "That username is taken") from None
+    except LastAdmin as exc:
+        raise HTTPException(409, str(exc).capitalize()) from None
 
 
 async def require_allowed_origin(request: Request) -> None:
-    """Refuse cookie-carrying calls forced from another site (CSRF). A browser always sends
-    Origin on a cross-site POST; clients that send none (curl, a CLI) are not browsers."""
+    """Refuse calls forced from another site (CSRF): those that carry the refresh cookie, and
+    those that set one or make an account (login CSRF). A browser always sends Origin on a
+    cross-site POST; clients that send none (curl, OAuth2 libraries) are not browsers."""
     origin = request.headers.get("origin")
     if origin is None or origin in settings.extra_origins:
         return

@@ -8,10 +8,10 @@ from FasterAPI import Faster, JSONResponse, Request
 
 from . import client_address, database
 from .body_limit import BodySizeLimit
+from .hashing import Overloaded
 from .models import Health
 from .openapi import DATABASE_DOWN, add_openapi_routes, body
 from .routers import admin, auth, items, signup, users
-from .security import Overloaded
 from .security_headers import SecurityHeaders
 from .settings import settings
 from .stores import StoreUnavailable

@@ -1,10 +1,11 @@
 """The shapes of data in and out: msgspec Structs, also used to build the OpenAPI schemas."""
 
+import secrets
 from typing import Annotated
 
 import msgspec
 
-from .scopes import DEFAULT_SCOPES
+from .scopes import ADMIN, DEFAULT_SCOPES
 
 # Letters, digits and . @ + - _ (as Django allows): no spaces, control characters or NUL, which
 # PostgreSQL cannot store. Logins accept any name; only new accounts must match.
@@ -24,9 +25,15 @@ class User(msgspec.Struct):
     disabled: bool = False
 
 
+def new_user_id() -> str:
+    return secrets.token_urlsafe(16)  # 128 random bits: never reused, and tells nothing
+
+
 class UserInDB(User, kw_only=True):
     """A user as the store keeps it: never returned by a route."""
 
+    # What tokens name as `sub`: a username can be freed and taken again, an id never is.
+    uid: str = msgspec.field(default_factory=new_user_id)
     hashed_password: str
     scopes: tuple[str, ...] = ()  # what the user may be granted
     # Unix times in seconds, as in token claims.
@@ -35,6 +42,10 @@ class UserInDB(User, kw_only=True):
     # Access and refresh tokens whose `iat` is earlier are refused: set by a password change and
     # by "sign out everywhere" (see security.revocation_cutoff for why it is a whole second).
     tokens_valid_from: int = 0
+
+    @property
+    def is_enabled_admin(self) -> bool:
+        return not self.disabled and ADMIN in self.scopes
 
     def public(self) -> User:
         return User(username=self.username, email=self.email, disabled=self.disabled)

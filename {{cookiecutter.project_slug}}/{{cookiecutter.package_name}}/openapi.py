@@ -1,10 +1,13 @@
 """What the framework's OpenAPI generator leaves out: the OAuth2 scheme behind the docs'
 Authorize button (with its scopes), form bodies and error answers. Routes describe themselves
-with these helpers.
+with these helpers; a protected route's security and 401/403 answers follow from its one
+declaration, `Depends(require_scopes(...))` (see document_protection).
 """
 
+import inspect
+
 import msgspec
-from FasterAPI import Faster, Response
+from FasterAPI import Depends, Faster, Response
 from FasterAPI.openapi.generator import generate_openapi
 
 from .database import CAN_BE_UNAVAILABLE
@@ -15,11 +18,6 @@ from .scopes import SCOPES
 
 SCHEME = "OAuth2PasswordBearer"
 TOKEN_URL = "/auth/token"
-
-
-def requires(*scopes: str) -> dict:
-    """openapi_extra of a route behind require_scopes(*scopes): the docs send the token with it."""
-    return {"security": [{SCHEME: list(scopes)}]}
 
 
 def body(model: object, description: str = "Successful Response") -> dict:
@@ -64,9 +62,33 @@ def form_body(model: type[msgspec.Struct]) -> dict:
     return {"requestBody": {"required": True, "content": content}}
 
 
+def required_scopes(handler) -> tuple[str, ...] | None:
+    """The scopes of the handler's require_scopes dependency (dependencies.py); None: not protected."""
+    for parameter in inspect.signature(handler).parameters.values():
+        if isinstance(parameter.default, Depends) and hasattr(parameter.default.dependency, "scopes"):
+            return parameter.default.dependency.scopes
+    return None
+
+
+def document_protection(app: Faster) -> None:
+    """Each protected route gets the security requirement that makes the docs send the token, and
+    the 401/403 answers of RFC 6750 (its own `responses` win where they say more)."""
+    for route in app.routes:
+        scopes = required_scopes(route["handler"])
+        if scopes is not None:
+            route["responses"] = {**BEARER_ERRORS, **(route["responses"] or {})}
+            route["openapi_extra"] = {"security": [{SCHEME: list(scopes)}], **(route["openapi_extra"] or {})}
+
+
 def add_openapi_routes(app: Faster) -> None:
     """Serve /openapi.json and /docs. Call it last: the document covers the routes added before."""
+    document_protection(app)
     spec = generate_openapi(app, title=app.title, version=app.version, description=app.description)
+    for route in app.routes:
+        # The generator adds a 422 to every operation with a parameter; a route that can answer
+        # one declares it (a path parameter alone never gets one).
+        if 422 not in (route["responses"] or {}):
+            spec["paths"][route["path"]][route["method"].lower()]["responses"].pop("422", None)
     spec.setdefault("components", {})["securitySchemes"] = {
         SCHEME: {"type": "oauth2", "flows": {"password": {"tokenUrl": TOKEN_URL, "scopes": SCOPES}}}
     }

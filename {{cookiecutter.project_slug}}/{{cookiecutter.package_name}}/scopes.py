@@ -17,6 +17,7 @@ SCOPES = {
     "items": "Read your items",
     "admin": "Manage users",
 }
+ADMIN = "admin"  # the scope of the admin routes: the service always keeps one enabled user with it
 # What sign-up and `users create` give a new user.
 DEFAULT_SCOPES = ("me", "items")
 

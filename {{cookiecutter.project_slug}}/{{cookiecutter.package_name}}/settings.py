@@ -43,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True):
     login_max_wait_seconds: float = 300
     # Password checks one client address may have running or waiting at once.
     login_checks_per_address: int = 2
+    # Accounts one client address may create (sign-up, the admin route) within the window above
+    # before each further one waits (doubling, as for logins); one at a time.
+    accounts_per_address: int = 10
     # How long a 429 is held before it is sent, so a client that ignores Retry-After gets one
     # answer per connection per this long instead of turning refusals into a flood; 0: at once.
     login_refusal_delay_seconds: float = 1

@@ -24,13 +24,20 @@ class UserExists(Exception):
 
 
 class NoSuchUser(Exception):
-    """No user has that username."""
+    """No user has that username or id."""
+
+
+class LastAdmin(Exception):
+    """The change would leave no enabled user with the admin scope: nobody could manage users."""
+
+    def __str__(self) -> str:
+        return "that would leave no enabled user with the admin scope: give another user admin first"
 
 
 class RefreshRecord(msgspec.Struct):
     jti: str
     family: str  # every token issued from one login shares it
-    username: str
+    user_id: str  # UserInDB.uid
     expires_at: int
     state: State = "active"
     # The token's `iat` and its `scope` (its login's): with the other fields they re-create the
@@ -44,22 +51,31 @@ class RefreshRecord(msgspec.Struct):
 
 class UserStore(Protocol):
     async def get(self, username: str) -> UserInDB | None:
-        """The user as stored now: for logins and every check that must not be stale."""
+        """The user of a (canonical) username as stored now: for logins and the admin routes."""
         ...
 
-    async def get_cached(self, username: str) -> UserInDB | None:
-        """The user, possibly USER_CACHE_SECONDS old: for the checks on every request."""
+    async def get_by_id(self, uid: str) -> UserInDB | None:
+        """The user of an id as stored now: for refreshes and every check that must not be stale."""
+        ...
+
+    async def get_cached(self, uid: str) -> UserInDB | None:
+        """The user of an id, possibly USER_CACHE_SECONDS old: for the checks on every request."""
         ...
 
     async def create(self, user: UserInDB) -> None:
         """Add a new user; UserExists if the username is taken."""
         ...
 
-    async def save(self, user: UserInDB) -> None:
-        """Replace the stored user of that username; NoSuchUser if there is none."""
+    async def save(self, user: UserInDB, keep_an_admin: bool = False) -> None:
+        """Replace the stored user of that id; NoSuchUser if there is none. With keep_an_admin
+        (the change takes an enabled admin's admin away), LastAdmin instead of saving when no
+        other enabled admin exists, decided atomically: two admins demoting each other at once
+        cannot both succeed."""
         ...
 
-    async def delete(self, username: str) -> None: ...
+    async def delete(self, uid: str) -> None:
+        """Remove the user and their refresh tokens; their id is never given to anyone else."""
+        ...
 
     async def list(self, offset: int = 0, limit: int = 100) -> list[UserInDB]:
         """Users in username order."""
@@ -81,7 +97,7 @@ class RefreshStore(Protocol):
 
     async def revoke_family(self, family: str) -> None: ...
 
-    async def revoke_user(self, username: str) -> None:
+    async def revoke_user(self, user_id: str) -> None:
         """Revoke every refresh token of the user, whatever login it came from."""
         ...
 

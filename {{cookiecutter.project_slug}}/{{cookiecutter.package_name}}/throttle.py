@@ -28,6 +28,10 @@ Other password checks (the current password of a password change) count the same
 
 or, after a check made outside `attempt`, `await throttle.failed(username, address)`; the
 address is `client_address.of_request(request)`.
+
+New accounts (sign-up, the admin route) are throttled per address the same way, each one
+counting as a failure does: ACCOUNTS_PER_ADDRESS within the window, then doubling waits, and one
+at a time, so a script cannot fill the hashing queue with sign-ups (`account_creation`).
 """
 
 import hashlib
@@ -83,6 +87,7 @@ class LoginThrottle:
         self.max_wait = settings.login_max_wait_seconds
         self.user_rule = Rule(settings.login_failures_per_user, None)
         self.address_rule = Rule(settings.login_failures_per_address, settings.login_checks_per_address)
+        self.creation_rule = Rule(settings.accounts_per_address, 1)
         self._key = settings.secret_key.encode()[:64]  # blake2b takes at most 64 bytes of key
         # Waits this process has seen, so a flood of refused attempts costs no store round trip.
         self.known_blocks: dict[str, float] = {}
@@ -109,6 +114,16 @@ class LoginThrottle:
             yield attempt
         finally:
             await self.settle(rules, attempt.outcome, admitted=True)
+
+    @asynccontextmanager
+    async def account_creation(self, address: str) -> AsyncIterator[None]:
+        """One new account from `address`: Throttled first if it made too many already."""
+        rules = {self.digest("accounts", address): self.creation_rule}
+        await self.admit(rules)
+        try:
+            yield
+        finally:  # made, refused or failed: every attempt counts
+            await self.settle(rules, "failed", admitted=True)
 
     async def failed(self, username: str, address: str) -> None:
         """Count one failed password check made without `attempt()`."""
@@ -170,7 +185,7 @@ class LoginThrottle:
         # as many checks running as it may. Their outcome decides; ask again shortly.
         at_limit = counter.in_flight and counter.failures + counter.in_flight >= rule.failures
         if at_limit or (rule.in_flight is not None and counter.in_flight >= rule.in_flight):
-            return Throttled(self.first_wait, "Too many login attempts at once: try again shortly")
+            return Throttled(self.first_wait, "Too many attempts at once: try again shortly")
         return None
 
     def count_failure(self, key: str, counter: ThrottleCounter, rule: Rule, now: float) -> ThrottleCounter:
@@ -183,7 +198,7 @@ class LoginThrottle:
         return msgspec.structs.replace(counter, failures=failures, blocked_until=blocked_until)
 
     def blocked(self, seconds: float) -> Throttled:
-        return Throttled(seconds, f"Too many failed logins: try again in {max(1, math.ceil(seconds))} seconds")
+        return Throttled(seconds, f"Too many attempts: try again in {max(1, math.ceil(seconds))} seconds")
 
     def remember_block(self, key: str, until: float) -> None:
         if len(self.known_blocks) >= MAX_KNOWN_BLOCKS:
@@ -200,4 +215,5 @@ class LoginThrottle:
 
 login_throttle = LoginThrottle(throttle_store, settings)
 attempt = login_throttle.attempt
+account_creation = login_throttle.account_creation
 failed = login_throttle.failed

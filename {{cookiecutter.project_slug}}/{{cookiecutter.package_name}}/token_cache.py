@@ -9,7 +9,7 @@ user takes effect at once. There is no `await` in here, so requests cannot inter
 import time
 from collections.abc import Callable
 
-from .security import ACCESS, AccessClaims, InvalidToken
+from .tokens import ACCESS, AccessClaims, InvalidToken
 
 
 class VerifiedTokenCache:

@@ -1,13 +1,13 @@
 """Managing users, for tokens with the `admin` scope: list them, create one, disable or enable
-one, change what scopes one may be granted."""
+one, change what scopes one may be granted, end all of one's sessions. The service always keeps
+one enabled admin: a change that would leave none is refused with 409 (stores.LastAdmin)."""
 
-from FasterAPI import Depends, FasterRouter, HTTPException, Request
+from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 
-from .. import accounts
+from .. import accounts, client_address, sessions
 from ..dependencies import account_refusals_answered, invalid_field, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
-from ..openapi import BEARER_ERRORS, INVALID_BODY, TOO_LARGE, body, error, requires
-from ..scopes import InvalidScope
+from ..openapi import INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..stores import NoSuchUser
 from ..user_store import user_store
 
@@ -41,11 +41,7 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     return int(value)
 
 
-@router.get(
-    "",
-    responses={200: body(UserPage), **BEARER_ERRORS, 422: INVALID_BODY},
-    openapi_extra={**requires("admin"), "parameters": PAGE_PARAMETERS},
-)
+@router.get("", responses={200: body(UserPage), 422: INVALID_BODY}, openapi_extra={"parameters": PAGE_PARAMETERS})
 async def list_users(request: Request, current_user: User = Depends(admin)) -> UserPage:
     """Users in username order, `limit` at a time from `offset`."""
     offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
@@ -60,47 +56,66 @@ async def list_users(request: Request, current_user: User = Depends(admin)) -> U
     status_code=201,
     responses={
         201: body(UserAccount, "Created"),
-        **BEARER_ERRORS,
         409: error("The username is taken"),
         413: TOO_LARGE,
         422: INVALID_BODY,
+        429: THROTTLED,
+        503: OVERLOADED,
     },
-    openapi_extra=requires("admin"),
 )
-async def create_user(*, current_user: User = Depends(admin), new: NewUser) -> UserAccount:
+async def create_user(request: Request, *, current_user: User = Depends(admin), new: NewUser) -> UserAccount:
+    """Throttled per client address as sign-up is (ACCOUNTS_PER_ADDRESS)."""
     with account_refusals_answered():
-        user = await accounts.create_account(new.username, new.password, new.email, tuple(new.scopes))
+        address = client_address.of_request(request)
+        user = await accounts.create_account(new.username, new.password, new.email, tuple(new.scopes), address)
     return account(user)
+
+
+async def existing(username: str) -> UserInDB:
+    user = await accounts.find(username)
+    if user is None:
+        raise HTTPException(404, "No such user")
+    return user
 
 
 @router.patch(
     "/{username}",
     responses={
         200: body(UserAccount, "Changed"),
-        **BEARER_ERRORS,
         404: error("No user has that username"),
-        409: error("An admin cannot disable their own account nor drop their own admin scope"),
+        409: error("An admin cannot disable themselves or drop their own admin scope, nor leave no enabled admin"),
         413: TOO_LARGE,
         422: INVALID_BODY,
     },
-    openapi_extra=requires("admin"),
 )
 async def update_user(*, current_user: User = Depends(admin), username: str, changes: UserChanges) -> UserAccount:
-    """Disable (their refresh tokens are revoked at once; their access tokens stop working within
-    USER_CACHE_SECONDS) or enable a user, and/or replace the scopes they may be granted (a removed
-    scope leaves their tokens at the next refresh)."""
+    """Disable or enable a user, and/or replace the scopes they may be granted. Disabling and
+    taking a scope away end every session of the user (refresh tokens at once, access tokens in
+    other processes within USER_CACHE_SECONDS); enabling again or giving a scope back revives none."""
     if changes.disabled is None and changes.scopes is None:
         raise invalid_field("disabled", "give disabled, scopes or both")
+    user = await existing(username)
     drops_admin = changes.scopes is not None and "admin" not in changes.scopes
-    if username == current_user.username and (changes.disabled or drops_admin):
-        # So that the last admin cannot lock everyone out of these routes by mistake.
+    if user.username == current_user.username and (changes.disabled or drops_admin):
+        # So that an admin cannot lock themselves out of these routes by mistake.
         raise HTTPException(409, "You cannot disable yourself or drop your own admin scope: ask another admin")
-    user = await user_store.get(username)
     try:
-        if user is None:
-            raise NoSuchUser(username)
-        return account(await accounts.update_account(user, changes.disabled, changes.scopes))
-    except NoSuchUser:  # never was, or deleted meanwhile
+        with account_refusals_answered():
+            return account(await accounts.update_account(user, changes.disabled, changes.scopes))
+    except NoSuchUser:  # deleted meanwhile
         raise HTTPException(404, "No such user") from None
-    except InvalidScope as exc:
-        raise invalid_field("scopes", str(exc)) from None
+
+
+@router.post(
+    "/{username}/logout-all",
+    status_code=204,
+    responses={204: {"description": "Every session of the user ended"}, 404: error("No user has that username")},
+)
+async def end_user_sessions(*, current_user: User = Depends(admin), username: str) -> Response:
+    """Sign the user out everywhere: refresh tokens revoked at once, access tokens issued until now
+    refused (in other processes within USER_CACHE_SECONDS). For a stolen device or a leaked token."""
+    try:
+        await sessions.end_all(await existing(username))
+    except NoSuchUser:  # deleted meanwhile
+        raise HTTPException(404, "No such user") from None
+    return Response(status_code=204)

@@ -4,11 +4,11 @@ from FasterAPI import Depends, FasterRouter
 
 from ..dependencies import require_scopes
 from ..models import Item, User
-from ..openapi import BEARER_ERRORS, body, requires
+from ..openapi import body
 
 router = FasterRouter(prefix="/items", tags=["items"])
 
 
-@router.get("", responses={200: body(list[Item]), **BEARER_ERRORS}, openapi_extra=requires("items"))
+@router.get("", responses={200: body(list[Item])})
 async def read_items(current_user: User = Depends(require_scopes("items"))) -> list[Item]:
     return [Item(name="Widget", owner=current_user.username)]

@@ -1,12 +1,12 @@
 """Sign-up: anyone may create an account, when the setting ALLOW_SIGNUP is true (default false,
 and then the route answers 404 as if it did not exist)."""
 
-from FasterAPI import Depends, FasterRouter, HTTPException
+from FasterAPI import Depends, FasterRouter, HTTPException, Request
 
-from .. import accounts
-from ..dependencies import account_refusals_answered
+from .. import accounts, client_address
+from ..dependencies import account_refusals_answered, require_allowed_origin
 from ..models import SignUp, User
-from ..openapi import DATABASE_DOWN, INVALID_BODY, TOO_LARGE, body, error
+from ..openapi import BAD_ORIGIN, INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..settings import settings
 
 router = FasterRouter(prefix="/auth", tags=["auth"])
@@ -20,17 +20,22 @@ async def require_signup_allowed() -> None:
 @router.post(
     "/register",
     status_code=201,
-    dependencies=[Depends(require_signup_allowed)],
+    dependencies=[Depends(require_signup_allowed), Depends(require_allowed_origin)],
     responses={
         201: body(User, "Created, with the scopes me and items: log in next"),
+        403: BAD_ORIGIN,
         404: error("Sign-up is off (ALLOW_SIGNUP=false, the default)"),
         409: error("The username is taken"),
         413: TOO_LARGE,
         422: INVALID_BODY,
-        **DATABASE_DOWN,
+        429: THROTTLED,
+        503: OVERLOADED,
     },
 )
-async def register(new: SignUp) -> User:
+async def register(request: Request, new: SignUp) -> User:
+    """Throttled per client address (ACCOUNTS_PER_ADDRESS); the name is stored in its canonical
+    form (lower case: see accounts.py), which is what the answer shows."""
     with account_refusals_answered():
-        user = await accounts.create_account(new.username, new.password, new.email)
+        address = client_address.of_request(request)
+        user = await accounts.create_account(new.username, new.password, new.email, address=address)
     return user.public()

@@ -2,18 +2,16 @@
 
 from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 
-from .. import accounts, client_address, throttle
+from .. import accounts, client_address
 from ..dependencies import invalid_field, require_scopes
 from ..models import PasswordChange, User
-from ..openapi import BEARER_ERRORS, INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error, requires
+from ..openapi import INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..passwords import WeakPassword, check_password
-from ..security import verify_password_in_thread
-from ..user_store import user_store
 
 router = FasterRouter(prefix="/users", tags=["users"])
 
 
-@router.get("/me", responses={200: body(User), **BEARER_ERRORS}, openapi_extra=requires("me"))
+@router.get("/me", responses={200: body(User)})
 async def read_users_me(current_user: User = Depends(require_scopes("me"))) -> User:
     return current_user
 
@@ -23,14 +21,12 @@ async def read_users_me(current_user: User = Depends(require_scopes("me"))) -> U
     status_code=204,
     responses={
         204: {"description": "Changed: every session of the user ends, this one too (log in again)"},
-        **BEARER_ERRORS,
         401: error("No valid token (as on every protected route), or a wrong current_password"),
         413: TOO_LARGE,
         422: INVALID_BODY,
         429: THROTTLED,
         503: OVERLOADED,
     },
-    openapi_extra=requires("me"),
 )
 async def change_my_password(
     request: Request, *, current_user: User = Depends(require_scopes("me")), change: PasswordChange
@@ -42,11 +38,10 @@ async def change_my_password(
     except WeakPassword as exc:
         raise invalid_field("new_password", str(exc), exc.rule) from None
     # A wrong current password counts as a failed login does: guessing it here is throttled too.
-    async with throttle.attempt(current_user.username, client_address.of_request(request)) as attempt:
-        user = await user_store.get(current_user.username)
-        if user is None or not await verify_password_in_thread(change.current_password, user.hashed_password):
-            attempt.failed()
-            raise HTTPException(401, "The current password is wrong", {"WWW-Authenticate": "Bearer"})
-        attempt.succeeded()
+    address = client_address.of_request(request)
+    try:
+        user = await accounts.authenticate(current_user.username, change.current_password, address)
+    except accounts.BadCredentials:
+        raise HTTPException(401, "The current password is wrong", {"WWW-Authenticate": "Bearer"}) from None
     await accounts.change_password(user, change.new_password)
     return Response(status_code=204)

@@ -40,8 +40,8 @@ class InMemoryRefreshStore:
     async def revoke_family(self, family: str) -> None:
         self._revoke_where(lambda record: record.family == family)
 
-    async def revoke_user(self, username: str) -> None:
-        self._revoke_where(lambda record: record.username == username)
+    async def revoke_user(self, user_id: str) -> None:
+        self._revoke_where(lambda record: record.user_id == user_id)
 
     def _revoke_where(self, matches) -> None:
         for jti, record in self._records.items():

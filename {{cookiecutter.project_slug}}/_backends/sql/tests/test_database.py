@@ -3,6 +3,7 @@ atomic rotation, revocation, clean-up, the user cache's bound, the schema check 
 503 answers while the database is down."""
 
 import asyncio
+import functools
 import time
 
 import msgspec
@@ -12,18 +13,24 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }} import database
+from {{ cookiecutter.package_name }}.models import new_user_id
 from {{ cookiecutter.package_name }}.refresh_store import refresh_store
 from {{ cookiecutter.package_name }}.stores import NoSuchUser, RefreshRecord, UserExists
 from {{ cookiecutter.package_name }}.tables import refresh_tokens
 from {{ cookiecutter.package_name }}.user_cache import UserCache
 from {{ cookiecutter.package_name }}.user_store import SqlUserStore, user_store
 
-from .conftest import admin_token, bearer, login, make_token, signup_allowed
+from .conftest import admin_token, bearer, login, make_token, signup_allowed, uid_of
 from .test_openapi import DATABASE_DOWN, assert_documented, operations
 
 
+@functools.cache
+def alice_id() -> str:
+    return uid_of("alice")
+
+
 def record(jti: str, family: str = "family", expires_in: int = 600) -> RefreshRecord:
-    return RefreshRecord(jti, family, "alice", expires_at=int(time.time()) + expires_in)
+    return RefreshRecord(jti, family, alice_id(), expires_at=int(time.time()) + expires_in)
 
 
 async def states(*jtis: str) -> dict[str, str]:
@@ -85,13 +92,14 @@ def test_revoking_a_family_leaves_other_logins_alone():
 
 
 def test_revoking_a_user_ends_every_login_of_theirs(put_user):
-    bob = msgspec.structs.replace(asyncio.run(user_store.get("alice")), username=unique("bob"))
+    alice = asyncio.run(user_store.get("alice"))
+    bob = msgspec.structs.replace(alice, username=unique("bob"), uid=new_user_id())
     put_user(bob)
-    bobs = [RefreshRecord(unique("bob-token"), unique("family"), bob.username, int(time.time()) + 600) for _ in "ab"]
+    bobs = [RefreshRecord(unique("bob-token"), unique("family"), bob.uid, int(time.time()) + 600) for _ in "ab"]
     alices = record(unique("alice-token"), unique("family"))
     for each in [*bobs, alices]:
         asyncio.run(refresh_store.add(each))
-    asyncio.run(refresh_store.revoke_user(bob.username))
+    asyncio.run(refresh_store.revoke_user(bob.uid))
     assert set(asyncio.run(states(*(each.jti for each in bobs))).values()) == {"revoked"}
     assert asyncio.run(states(alices.jti)) == {alices.jti: "active"}
 
@@ -108,13 +116,13 @@ def test_expired_rows_are_deleted_by_the_service(monkeypatch):
 def test_create_save_and_delete_users():
     store = SqlUserStore(cache_seconds=5)
     alice = asyncio.run(store.get("alice"))
-    carol = msgspec.structs.replace(alice, username=unique("carol"), email="carol@example.com")
+    carol = msgspec.structs.replace(alice, username=unique("carol"), uid=new_user_id(), email="carol@example.com")
     asyncio.run(store.create(carol))
     with pytest.raises(UserExists):
         asyncio.run(store.create(carol))
     asyncio.run(store.save(msgspec.structs.replace(carol, disabled=True, scopes=("me",))))
     assert asyncio.run(SqlUserStore(cache_seconds=0).get(carol.username)).scopes == ("me",)
-    asyncio.run(store.delete(carol.username))
+    asyncio.run(store.delete(carol.uid))
     assert asyncio.run(store.get(carol.username)) is None
     with pytest.raises(NoSuchUser):
         asyncio.run(store.save(carol))
@@ -124,13 +132,13 @@ def test_a_change_reaches_other_processes_within_the_cache_bound():
     """Two stores stand for two processes: the writer sees its change at once, the other one
     keeps its cached record for at most the bound, then reads the change."""
     writer, other = SqlUserStore(cache_seconds=0.5), SqlUserStore(cache_seconds=0.5)
-    alice = asyncio.run(other.get_cached("alice"))
+    alice = asyncio.run(other.get_cached(uid_of("alice")))
     asyncio.run(writer.save(msgspec.structs.replace(alice, email="moved@example.com")))
     try:
-        assert asyncio.run(writer.get_cached("alice")).email == "moved@example.com"
-        assert asyncio.run(other.get_cached("alice")).email == alice.email  # still within the bound
+        assert asyncio.run(writer.get_cached(alice.uid)).email == "moved@example.com"
+        assert asyncio.run(other.get_cached(alice.uid)).email == alice.email  # still within the bound
         time.sleep(0.6)
-        assert asyncio.run(other.get_cached("alice")).email == "moved@example.com"
+        assert asyncio.run(other.get_cached(alice.uid)).email == "moved@example.com"
     finally:
         asyncio.run(writer.save(alice))
 
@@ -195,6 +203,7 @@ def test_every_route_that_reads_the_database_answers_503_while_it_is_down(client
         ("get", "/users"): lambda: client.get("/users", headers=admin),
         ("post", "/users"): lambda: client.post("/users", headers=admin, json=new),
         ("patch", "/users/{username}"): lambda: client.patch("/users/alice", headers=admin, json={"disabled": True}),
+        ("post", "/users/{username}/logout-all"): lambda: client.post("/users/alice/logout-all", headers=admin),
         ("get", "/items"): lambda: client.get("/items", headers=token),
         ("get", "/health/ready"): lambda: client.get("/health/ready"),
     }

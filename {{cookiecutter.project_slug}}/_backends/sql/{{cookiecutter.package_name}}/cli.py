@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from . import accounts, database
 from .models import UserInDB
-from .stores import StoreUnavailable, UserExists
+from .stores import LastAdmin, StoreUnavailable, UserExists
 from .user_store import user_store
 
 
@@ -45,7 +45,7 @@ def read_password() -> str:
 
 
 async def existing_user(username: str) -> UserInDB:
-    user = await user_store.get(username)
+    user = await accounts.find(username)
     if user is None:
         raise CommandError(f"no user named {username!r}")
     return user
@@ -58,7 +58,7 @@ async def create(args: argparse.Namespace) -> str:
         user = await accounts.create_account(args.username, read_password(), args.email, tuple(scopes))
     except UserExists:
         raise CommandError(f"a user named {args.username!r} exists already") from None
-    return f"Created user {user.username!r} with scopes {' '.join(user.scopes) or '(none)'}."
+    return f"Created user {user.username!r} (id {user.uid}) with scopes {' '.join(user.scopes) or '(none)'}."
 
 
 async def set_password(args: argparse.Namespace) -> str:
@@ -73,6 +73,12 @@ async def set_disabled(args: argparse.Namespace, disabled: bool) -> str:
     if disabled:
         return f"Disabled {user.username!r} and ended their sessions."
     return f"Enabled {user.username!r}."
+
+
+async def delete_user(args: argparse.Namespace) -> str:
+    user = await existing_user(args.username)
+    await accounts.delete_account(user)
+    return f"Deleted {user.username!r} and ended their sessions; the name is free, their id is never reused."
 
 
 async def list_users(_args: argparse.Namespace) -> str:
@@ -92,6 +98,7 @@ USER_ACTIONS: dict[str, Callable[[argparse.Namespace], Awaitable[str]]] = {
     "set-password": set_password,
     "disable": lambda args: set_disabled(args, disabled=True),
     "enable": lambda args: set_disabled(args, disabled=False),
+    "delete": delete_user,
     "list": list_users,
 }
 
@@ -119,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             print(migrate())
         else:
             print(asyncio.run(run_then_close(USER_ACTIONS[args.action](args))))
-    except (CommandError, *accounts.BROKEN_RULES) as exc:
+    except (CommandError, LastAdmin, *accounts.BROKEN_RULES) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except (StoreUnavailable, *database.FAILURES) as exc:

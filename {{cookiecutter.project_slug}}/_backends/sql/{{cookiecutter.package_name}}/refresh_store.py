@@ -18,7 +18,7 @@ CLEANUP_INTERVAL_SECONDS = 600
 
 
 def row_of(record: RefreshRecord) -> dict:
-    user_id = select(users.c.id).where(users.c.username == record.username).scalar_subquery()
+    user_id = select(users.c.id).where(users.c.uid == record.user_id).scalar_subquery()
     return {
         "jti": record.jti,
         "family": record.family,
@@ -57,7 +57,7 @@ class SqlRefreshStore:
     async def successor_spent_since(self, jti: str, since: float) -> RefreshRecord | None:
         spent, successor = refresh_tokens.alias("spent"), refresh_tokens.alias("successor")
         query = (
-            select(successor, users.c.username)
+            select(successor, users.c.uid)
             .select_from(spent.join(successor, successor.c.jti == spent.c.replaced_by))
             .join(users, users.c.id == successor.c.user_id)
             .where(spent.c.jti == jti, spent.c.state == "spent", spent.c.spent_at >= since)
@@ -67,15 +67,13 @@ class SqlRefreshStore:
             row = (await connection.execute(query)).first()
         if row is None:
             return None
-        return RefreshRecord(
-            row.jti, row.family, row.username, row.expires_at, issued_at=row.issued_at, scope=row.scope
-        )
+        return RefreshRecord(row.jti, row.family, row.uid, row.expires_at, issued_at=row.issued_at, scope=row.scope)
 
     async def revoke_family(self, family: str) -> None:
         await self._revoke_where(refresh_tokens.c.family == family)
 
-    async def revoke_user(self, username: str) -> None:
-        user_id = select(users.c.id).where(users.c.username == username).scalar_subquery()
+    async def revoke_user(self, user_id: str) -> None:
+        user_id = select(users.c.id).where(users.c.uid == user_id).scalar_subquery()
         await self._revoke_where(refresh_tokens.c.user_id == user_id)
 
     async def _revoke_where(self, condition) -> None:

@@ -20,7 +20,9 @@ users = Table(
     "users",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("username", String(150), nullable=False, unique=True),
+    # The id tokens name (random, never reused); `id` above only joins tables.
+    Column("uid", String(32), nullable=False, unique=True),
+    Column("username", String(150), nullable=False, unique=True),  # canonical form (accounts.py)
     Column("email", String(320)),
     Column("hashed_password", String(255), nullable=False),
     Column("disabled", Boolean, nullable=False, server_default=false()),

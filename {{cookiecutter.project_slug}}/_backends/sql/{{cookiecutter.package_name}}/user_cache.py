@@ -17,16 +17,16 @@ class UserCache:
         self._max_entries = max_entries
         self._entries: dict[str, tuple[float, UserInDB]] = {}
 
-    def get(self, username: str) -> UserInDB | None:
-        entry = self._entries.get(username)
+    def get(self, uid: str) -> UserInDB | None:
+        entry = self._entries.get(uid)
         if entry is None or entry[0] <= time.monotonic():
             return None
         return entry[1]
 
     def put(self, user: UserInDB) -> None:
-        if len(self._entries) >= self._max_entries and user.username not in self._entries:
+        if len(self._entries) >= self._max_entries and user.uid not in self._entries:
             self._entries.pop(next(iter(self._entries)))  # the oldest entry
-        self._entries[user.username] = (time.monotonic() + self._seconds, user)
+        self._entries[user.uid] = (time.monotonic() + self._seconds, user)
 
-    def forget(self, username: str) -> None:
-        self._entries.pop(username, None)
+    def forget(self, uid: str) -> None:
+        self._entries.pop(uid, None)

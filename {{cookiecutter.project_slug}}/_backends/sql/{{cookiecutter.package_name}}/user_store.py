@@ -1,19 +1,21 @@
 """Users in the SQL database (tables.users), behind the store interface (stores.py)."""
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, literal, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from .database import transaction
 from .models import UserInDB
+from .scopes import ADMIN
 from .settings import settings
-from .stores import NoSuchUser, UserExists, UserStore
+from .stores import LastAdmin, NoSuchUser, UserExists, UserStore
 from .tables import users
 from .user_cache import UserCache
 
 
 def to_user(row: Row) -> UserInDB:
     return UserInDB(
+        uid=row.uid,
         username=row.username,
         email=row.email,
         disabled=row.disabled,
@@ -27,6 +29,7 @@ def to_user(row: Row) -> UserInDB:
 
 def to_row(user: UserInDB) -> dict:
     return {
+        "uid": user.uid,
         "username": user.username,
         "email": user.email,
         "disabled": user.disabled,
@@ -38,6 +41,11 @@ def to_row(user: UserInDB) -> dict:
     }
 
 
+def enabled_admins(table=users):
+    """Rows of users who are enabled and have the admin scope (scopes are space separated)."""
+    return (table.c.disabled.is_(False)) & (literal(" ") + table.c.scopes + literal(" ")).like(f"% {ADMIN} %")
+
+
 class SqlUserStore:
     def __init__(self, cache_seconds: float) -> None:
         self._cache = UserCache(cache_seconds)
@@ -45,17 +53,22 @@ class SqlUserStore:
     async def get(self, username: str) -> UserInDB | None:
         if "\x00" in username:  # PostgreSQL text cannot hold NUL, so no stored name has one
             return None
+        return await self._read(users.c.username == username)
+
+    async def get_by_id(self, uid: str) -> UserInDB | None:
+        return await self._read(users.c.uid == uid) if "\x00" not in uid else None
+
+    async def get_cached(self, uid: str) -> UserInDB | None:
+        return self._cache.get(uid) or await self.get_by_id(uid)
+
+    async def _read(self, condition) -> UserInDB | None:
         async with transaction() as connection:
-            row = (await connection.execute(select(users).where(users.c.username == username))).first()
+            row = (await connection.execute(select(users).where(condition))).first()
         if row is None:
-            self._cache.forget(username)
             return None
         user = to_user(row)
         self._cache.put(user)
         return user
-
-    async def get_cached(self, username: str) -> UserInDB | None:
-        return self._cache.get(username) or await self.get(username)
 
     async def create(self, user: UserInDB) -> None:
         try:
@@ -65,19 +78,26 @@ class SqlUserStore:
             raise UserExists(user.username) from None
         self._cache.put(user)
 
-    async def save(self, user: UserInDB) -> None:
+    async def save(self, user: UserInDB, keep_an_admin: bool = False) -> None:
+        change = update(users).where(users.c.uid == user.uid).values(to_row(user))
         async with transaction() as connection:
-            result = await connection.execute(
-                update(users).where(users.c.username == user.username).values(to_row(user))
-            )
-        if result.rowcount == 0:
-            raise NoSuchUser(user.username)
+            if keep_an_admin:
+                # Lock the enabled admins' rows first (a write: SQLite takes its one write lock,
+                # PostgreSQL these rows), so that two such changes run one after the other and the
+                # second sees the first: two admins demoting each other cannot both succeed.
+                await connection.execute(update(users).where(enabled_admins()).values(disabled=users.c.disabled))
+                others = users.alias("others")
+                change = change.where(exists().where(enabled_admins(others), others.c.uid != user.uid))
+            result = await connection.execute(change)
+            if result.rowcount == 0:
+                found = await connection.scalar(select(users.c.id).where(users.c.uid == user.uid))
+                raise NoSuchUser(user.username) if found is None else LastAdmin
         self._cache.put(user)
 
-    async def delete(self, username: str) -> None:
-        async with transaction() as connection:
-            await connection.execute(delete(users).where(users.c.username == username))
-        self._cache.forget(username)
+    async def delete(self, uid: str) -> None:
+        async with transaction() as connection:  # its refresh tokens go with it (ON DELETE CASCADE)
+            await connection.execute(delete(users).where(users.c.uid == uid))
+        self._cache.forget(uid)
 
     async def list(self, offset: int = 0, limit: int = 100) -> list[UserInDB]:
         query = select(users).order_by(users.c.username).offset(offset).limit(limit)
