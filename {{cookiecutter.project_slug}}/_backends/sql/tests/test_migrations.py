@@ -3,10 +3,11 @@ and the schema they make is exactly the one tables.py declares."""
 
 import asyncio
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -55,3 +56,40 @@ def test_the_migrations_make_the_schema_the_code_declares(empty_database):
         empty_database, lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
     )
     assert differences == [], "tables.py and the migrations differ: add a migration (alembic revision --autogenerate)"
+
+
+def write(url: str, statement: str, **values) -> None:
+    async def run():
+        engine = create_async_engine(url, poolclass=NullPool)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(statement), values)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def add_users_before_ids(url: str, *names: str) -> None:
+    """Users as revision 0003 stored them: no id, names as they were typed."""
+    command.upgrade(config_for(url), "0003")
+    for name in names:
+        write(
+            url,
+            "INSERT INTO users (username, hashed_password, created_at, password_changed_at) VALUES (:name, 'x', 0, 0)",
+            name=name,
+        )
+
+
+def test_existing_users_get_ids_and_canonical_names(empty_database):
+    add_users_before_ids(empty_database, "Alice", "BOB")
+    command.upgrade(config_for(empty_database), "head")
+    rows = inspect_database(empty_database, lambda sync: sync.execute(text("SELECT username, uid FROM users")).all())
+    assert sorted(name for name, _ in rows) == ["alice", "bob"]
+    assert len({uid for _, uid in rows}) == 2 and all(len(uid) >= 16 for _, uid in rows)
+
+
+def test_names_that_become_one_stop_the_migration_naming_them(empty_database):
+    add_users_before_ids(empty_database, "alice", "ALICE")
+    with pytest.raises(SystemExit, match="'alice' and 'ALICE' are now the same name"):
+        command.upgrade(config_for(empty_database), "head")

@@ -33,7 +33,7 @@ def canonical(username: str) -> str:
 def upgrade() -> None:
     users = sa.table("users", sa.column("id", sa.Integer), sa.column("username", sa.String))
     connection = op.get_bind()
-    rows = connection.execute(sa.select(users.c.id, users.c.username)).all()
+    rows = connection.execute(sa.select(users.c.id, users.c.username).order_by(users.c.id)).all()
     names: dict[str, str] = {}
     for row in rows:
         clash = names.setdefault(canonical(row.username), row.username)
