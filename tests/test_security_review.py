@@ -11,6 +11,7 @@ import json
 import string
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -36,6 +37,10 @@ def create(service, username: str, *options: str) -> None:
 def log_in(url: str, username: str, headers: dict | None = None) -> httpx.Response:
     form = {"username": username, "password": PASSWORD}
     return httpx.post(f"{url}/auth/token", data=form, headers=headers, timeout=60)
+
+
+def assert_refused(response: httpx.Response) -> None:
+    assert response.status_code in REFUSED, (response.status_code, response.text)
 
 
 def token_of(url: str, username: str) -> str:
@@ -81,9 +86,9 @@ def test_a_demoted_admin_s_token_loses_admin_at_once(service):
     with service.serve(**QUICK) as url:
         root, deputy = token_of(url, "root"), token_of(url, "deputy")
         assert patch(url, root, "deputy", scopes=DEMOTED).status_code == 200
-        assert httpx.get(f"{url}/users", headers=bearer(deputy)).status_code in REFUSED
-        assert patch(url, deputy, "deputy", scopes=[*DEMOTED, "admin"]).status_code in REFUSED
-        assert patch(url, deputy, "root", disabled=True).status_code in REFUSED
+        assert_refused(httpx.get(f"{url}/users", headers=bearer(deputy)))
+        assert_refused(patch(url, deputy, "deputy", scopes=[*DEMOTED, "admin"]))
+        assert_refused(patch(url, deputy, "root", disabled=True))
         users = {user["username"]: user for user in httpx.get(f"{url}/users", headers=bearer(root)).json()["users"]}
         assert not users["root"]["disabled"] and "admin" in users["root"]["scopes"]
         assert "admin" not in users["deputy"]["scopes"]
@@ -159,11 +164,11 @@ def test_sign_up_is_throttled_per_address(service):
         assert register(url, "alice", address="127.0.0.2").status_code == 409  # taken
         with ThreadPoolExecutor(40) as pool:
             answers = list(pool.map(lambda number: register(url, f"user{number}"), range(40)))
-        codes = sorted(answer.status_code for answer in answers)
+        codes = Counter(answer.status_code for answer in answers)
         assert 500 not in codes, codes
         throttled = [answer for answer in answers if answer.status_code == 429]
         assert throttled and all(int(answer.headers["retry-after"]) >= 1 for answer in throttled), codes
-        assert codes.count(201) <= 12, codes
+        assert codes[201] <= 12, codes
 
 
 def test_one_username_per_person(service):
