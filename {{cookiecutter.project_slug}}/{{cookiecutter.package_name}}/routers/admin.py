@@ -1,6 +1,7 @@
 """Managing users, for tokens with the `admin` scope: list them, create one, disable or enable
 one, change what scopes one may be granted."""
 
+import msgspec
 from FasterAPI import Depends, FasterRouter, HTTPException, Request
 
 from .. import accounts
@@ -36,6 +37,8 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     value = request.query_params.get(name)
     if value is None:
         return default
+    if not isinstance(value, str):  # given more than once: the framework hands over a list
+        raise invalid_field(name, f"give {name} once", where="query")
     if not (value.isascii() and value.isdigit() and len(value) <= 10 and low <= int(value) <= high):
         raise invalid_field(name, f"{name} must be a whole number from {low} to {high}", where="query")
     return int(value)
@@ -89,17 +92,17 @@ async def update_user(*, current_user: User = Depends(admin), username: str, cha
     """Disable (their refresh tokens are revoked at once; their access tokens stop working within
     USER_CACHE_SECONDS) or enable a user, and/or replace the scopes they may be granted (a removed
     scope leaves their tokens at the next refresh)."""
-    if changes.disabled is None and changes.scopes is None:
-        raise invalid_field("disabled", "give disabled, scopes or both")
-    drops_admin = changes.scopes is not None and "admin" not in changes.scopes
-    if username == current_user.username and (changes.disabled or drops_admin):
+    disabled = None if changes.disabled is msgspec.UNSET else changes.disabled
+    scopes = None if changes.scopes is msgspec.UNSET else changes.scopes
+    drops_admin = scopes is not None and "admin" not in scopes
+    if username == current_user.username and (disabled or drops_admin):
         # So that the last admin cannot lock everyone out of these routes by mistake.
         raise HTTPException(409, "You cannot disable yourself or drop your own admin scope: ask another admin")
     user = await user_store.get(username)
     try:
         if user is None:
             raise NoSuchUser(username)
-        return account(await accounts.update_account(user, changes.disabled, changes.scopes))
+        return account(await accounts.update_account(user, disabled, scopes))
     except NoSuchUser:  # never was, or deleted meanwhile
         raise HTTPException(404, "No such user") from None
     except InvalidScope as exc:
