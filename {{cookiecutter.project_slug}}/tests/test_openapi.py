@@ -4,6 +4,7 @@ and no request gets a status the document does not list.
 """
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -275,6 +276,21 @@ def test_the_page_parameters_state_their_bounds(spec):
     }
 
 
+def test_patterns_read_the_same_in_python_and_in_ecma_262(spec):
+    """msgspec applies them with Python's re, the document's readers with ECMA 262's rules: the
+    class shorthands \\w, \\s and \\d mean different things outside ASCII in the two."""
+    patterns = [
+        field["pattern"]
+        for body in json_bodies(spec).values()
+        for field in body["properties"].values()
+        if "pattern" in field
+    ]
+    assert len(patterns) == 4  # username and email, of sign-up and of an admin's new user
+    for pattern in patterns:
+        assert not re.search(r"\\[wWsSdD]", pattern), pattern
+        assert pattern.endswith("$(?!\\n)"), pattern
+
+
 def text(length: int) -> str:
     """An uncommon password (or any text) of exactly `length` characters."""
     return ("correct horse battery staple " * 200)[:length]
@@ -292,6 +308,11 @@ def test_the_service_enforces_the_documented_bounds_exactly(client, spec, cheap_
         ({"username": unique().ljust(username["maxLength"], "u")}, 201),
         ({"username": unique().ljust(username["maxLength"] + 1, "u")}, 422),
         ({"username": unique() + " x"}, 422),  # outside the pattern
+        ({"username": unique() + "\u00e9"}, 422),  # a letter, but not an ASCII one
+        ({"username": unique() + "\n"}, 422),  # Python's `$` alone would let it through
+        ({"email": "alice@example.com"}, 201),
+        ({"email": "alice@example.com\n"}, 422),
+        ({"email": "alice\u0085@example.com"}, 422),  # a control character
         ({"email": None}, 201),
         ({"unknown": 1}, 422),
     ]

@@ -29,7 +29,7 @@ def check_username(username: str) -> None:
     # fullmatch, not the pattern's `$`, which would let a trailing newline through.
     if not (len(username) <= MAX_USERNAME_LENGTH and re.fullmatch(USERNAME_CHARACTERS, username)):
         raise InvalidUsername(
-            f"the username must be 1 to {MAX_USERNAME_LENGTH} letters, digits and . @ + - _ (no spaces)"
+            f"the username must be 1 to {MAX_USERNAME_LENGTH} ASCII letters, digits and . @ + - _ (no spaces)"
         )
 
 

@@ -11,12 +11,22 @@ import msgspec
 from . import passwords
 from .scopes import DEFAULT_SCOPES, SCOPES
 
-# Letters, digits and . @ + - _ (as Django allows): no spaces, control characters or NUL, which
-# PostgreSQL cannot store. Logins accept any name; only new accounts must match.
-USERNAME_CHARACTERS = r"[\w.@+-]+"
-USERNAME_PATTERN = f"^{USERNAME_CHARACTERS}$"
+
+def whole(regex: str) -> str:
+    """A pattern the whole text must match, read alike by msgspec (Python's re) and by the
+    document's readers (ECMA 262). No class shorthands: \\w and \\s differ between them outside
+    ASCII. Python's `$` also matches before a final newline: `(?!\\n)` refuses that one."""
+    return rf"^{regex}$(?!\n)"
+
+
+# ASCII letters and digits and . @ + - _ (as Django's ASCII validator allows): no spaces, control
+# characters or NUL, which PostgreSQL cannot store. Logins accept any name; only new accounts must match.
+USERNAME_CHARACTERS = r"[A-Za-z0-9_.@+-]+"
+USERNAME_PATTERN = whole(USERNAME_CHARACTERS)
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=150, pattern=USERNAME_PATTERN)]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+# Something @ something, with no space nor control character.
+EMAIL_PART = r"[^@\x00-\x20\x7f-\x9f]+"
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=whole(f"{EMAIL_PART}@{EMAIL_PART}"))]
 # Rules that the routes check themselves, so that a refusal names the rule it broke (passwords.py,
 # scopes.py): extra_json_schema only states them in the document, msgspec does not enforce them.
 NewPassword = Annotated[
