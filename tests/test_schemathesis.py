@@ -31,9 +31,17 @@ expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "413", "429", "5x
 """
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_schemathesis_finds_no_difference_between_the_document_and_the_service(service: Service, tmp_path: Path):
+@pytest.fixture
+def service(backend, sql_projects, sql_python, database_url) -> Service:
+    """The bake migrated, with an admin made as the README says (`users create --admin`)."""
+    service = Service(backend, sql_projects[backend], sql_python, database_url)
+    service.command("migrate")
     service.command("users", "create", "root", "--admin", stdin=f"{PASSWORD}\n")
+    return service
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_schemathesis_finds_no_difference_between_the_document_and_the_service(backend, service, tmp_path):
     # Sign-up on, so that it is tested too; the throttle's refusals at once, not after a second each.
     with service.serve(ALLOW_SIGNUP="true", LOGIN_REFUSAL_DELAY_SECONDS="0") as url:
         login = httpx.post(f"{url}/auth/token", data={"username": "root", "password": PASSWORD})
