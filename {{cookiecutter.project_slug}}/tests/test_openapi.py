@@ -3,15 +3,19 @@ every documented status is really produced, with the documented content type and
 and no request gets a status the document does not list.
 """
 
+import asyncio
+import re
 import time
 
 import pytest
 
-from {{ cookiecutter.package_name }} import hashing
+from {{ cookiecutter.package_name }} import accounts, hashing, passwords
+from {{ cookiecutter.package_name }}.models import USERNAME_PATTERN
+from {{ cookiecutter.package_name }}.routers.admin import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from {{ cookiecutter.package_name }}.scopes import SCOPES
 from {{ cookiecutter.package_name }}.settings import settings
 
-from .conftest import admin_token, bearer, login, make_token, new_user, signup_allowed
+from .conftest import admin_token, async_client_at, bearer, login, make_token, new_user, signup_allowed
 
 FORM = "application/x-www-form-urlencoded"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -37,7 +41,7 @@ def password_flow_schemes(spec: dict) -> list[str]:
 # --- A checker for the part of OpenAPI 3.0 schemas this API uses ----------------------------
 
 SCHEMA_WORDS = {"$ref", "type", "properties", "required", "items", "nullable", "minLength", "maxLength"}
-NOTES = {"title", "description"}  # documentation only
+NOTES = {"title", "description", "default"}  # documentation only
 JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int}
 
 
@@ -176,7 +180,8 @@ def test_login_documents_its_form_body(spec):
     schema = body["content"][FORM]["schema"]
     assert set(schema["properties"]) == {"username", "password", "scope", "grant_type"}
     assert set(schema["required"]) == {"username", "password"}
-    assert {field["type"] for field in schema["properties"].values()} == {"string"}
+    for field in schema["properties"].values():  # text, or one of some texts (grant_type)
+        assert field.get("type") == "string" or {type(value) for value in field["enum"]} == {str}
 
 
 def test_login_accepts_the_documented_content_types_and_no_other(client, spec):
@@ -198,6 +203,139 @@ def test_login_accepts_the_documented_content_types_and_no_other(client, spec):
 def test_the_docs_page_is_not_in_the_document(spec):
     """/docs and its files are served after the document is made: they are no API operation."""
     assert not [path for path in spec["paths"] if path.startswith("/docs")]
+
+
+# --- Every rule on a body or parameter is in the document ------------------------------------
+
+
+def component(spec: dict, schema: dict) -> dict:
+    return spec["components"]["schemas"][schema["$ref"].removeprefix("#/components/schemas/")]
+
+
+def json_bodies(spec: dict) -> dict[tuple[str, str], dict]:
+    """The schema of each operation's JSON request body."""
+    return {
+        (method, path): component(spec, operation["requestBody"]["content"]["application/json"]["schema"])
+        for method, path, operation in operations(spec)
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    }
+
+
+def test_json_bodies_say_that_they_refuse_unknown_fields(spec):
+    bodies = json_bodies(spec)
+    assert set(bodies) == {
+        ("post", "/auth/register"),
+        ("post", "/users"),
+        ("patch", "/users/{username}"),
+        ("post", "/users/me/password"),
+    }
+    assert all(schema["additionalProperties"] is False for schema in bodies.values())
+
+
+def test_the_password_rules_are_in_the_document(spec):
+    bodies = json_bodies(spec)
+    new_passwords = [
+        bodies["post", "/auth/register"]["properties"]["password"],
+        bodies["post", "/users"]["properties"]["password"],
+        bodies["post", "/users/me/password"]["properties"]["new_password"],
+    ]
+    for schema in new_passwords:
+        assert (schema["minLength"], schema["maxLength"]) == (passwords.MIN_LENGTH, passwords.MAX_LENGTH)
+        assert "not a common password" in schema["description"]  # the rule no schema word states
+    current = bodies["post", "/users/me/password"]["properties"]["current_password"]
+    assert current["maxLength"] == passwords.MAX_LENGTH
+
+
+def test_the_username_rules_are_in_the_document(spec):
+    bodies = json_bodies(spec)
+    for operation in ("post", "/auth/register"), ("post", "/users"):
+        schema = bodies[operation]["properties"]["username"]
+        assert (schema["minLength"], schema["maxLength"]) == (1, accounts.MAX_USERNAME_LENGTH)
+        assert schema["pattern"] == USERNAME_PATTERN
+
+
+def test_scope_names_are_in_the_document(spec):
+    bodies = json_bodies(spec)
+    for operation in ("post", "/users"), ("patch", "/users/{username}"):
+        assert bodies[operation]["properties"]["scopes"]["items"]["enum"] == list(SCOPES)
+    # Null is no value of a PATCH field: leave the field out to keep it.
+    assert not any("nullable" in field for field in bodies["patch", "/users/{username}"]["properties"].values())
+
+
+def test_the_login_form_rules_are_in_the_document(spec):
+    form = spec["paths"]["/auth/token"]["post"]["requestBody"]["content"][FORM]["schema"]
+    assert form["properties"]["grant_type"]["enum"] == ["", "password"]
+    assert form["properties"]["password"]["maxLength"] == passwords.MAX_LENGTH
+    assert "additionalProperties" not in form  # OAuth2 clients add fields such as client_id
+
+
+def test_the_page_parameters_state_their_bounds(spec):
+    parameters = {parameter["name"]: parameter["schema"] for parameter in spec["paths"]["/users"]["get"]["parameters"]}
+    assert parameters == {
+        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    }
+
+
+def test_patterns_read_the_same_in_python_and_in_ecma_262(spec):
+    """msgspec applies them with Python's re, the document's readers with ECMA 262's rules: the
+    class shorthands \\w, \\s and \\d mean different things outside ASCII in the two."""
+    patterns = [
+        field["pattern"]
+        for body in json_bodies(spec).values()
+        for field in body["properties"].values()
+        if "pattern" in field
+    ]
+    assert len(patterns) == 4  # username and email, of sign-up and of an admin's new user
+    for pattern in patterns:
+        assert not re.search(r"\\[wWsSdD]", pattern), pattern
+        assert pattern.endswith("$(?!\\n)"), pattern
+
+
+def text(length: int) -> str:
+    """An uncommon password (or any text) of exactly `length` characters."""
+    return ("correct horse battery staple " * 200)[:length]
+
+
+def test_the_service_enforces_the_documented_bounds_exactly(client, spec, cheap_hashing):
+    """Just inside each documented bound the service accepts; just outside it refuses with 422."""
+    fields = json_bodies(spec)["post", "/auth/register"]["properties"]
+    password, username = fields["password"], fields["username"]
+    bodies = [
+        ({"password": text(password["minLength"])}, 201),
+        ({"password": text(password["minLength"] - 1)}, 422),
+        ({"password": text(password["maxLength"])}, 201),
+        ({"password": text(password["maxLength"] + 1)}, 422),
+        ({"username": unique().ljust(username["maxLength"], "u")}, 201),
+        ({"username": unique().ljust(username["maxLength"] + 1, "u")}, 422),
+        ({"username": unique() + " x"}, 422),  # outside the pattern
+        ({"username": unique() + "\u00e9"}, 422),  # a letter, but not an ASCII one
+        ({"username": unique() + "\n"}, 422),  # Python's `$` alone would let it through
+        ({"email": "alice@example.com"}, 201),
+        ({"email": "alice@example.com\n"}, 422),
+        ({"email": "alice\u0085@example.com"}, 422),  # a control character
+        ({"email": None}, 201),
+        ({"unknown": 1}, 422),
+    ]
+    for changes, status in bodies:
+        body = {"username": unique(), "password": text(20), **changes}
+        assert register(client, body).status_code == status, changes
+
+
+def test_a_method_a_documented_path_does_not_take_gets_405_naming_those_it_takes(spec):
+    async def send_each(requests: list[tuple[str, str]]) -> list:
+        async with async_client_at("127.0.0.99") as client:
+            return [await client.request(method, path) for method, path in requests]
+
+    requests, allowed = [], []
+    for path, item in spec["paths"].items():
+        taken = {method.upper() for method in item}
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"} - taken):
+            requests.append((method, path.replace("{username}", "alice")))
+            allowed.append(taken)
+    for (method, path), taken, response in zip(requests, allowed, asyncio.run(send_each(requests)), strict=True):
+        assert response.status_code == 405, (method, path)
+        assert set(response.headers["allow"].split(", ")) == taken
 
 
 # --- Every documented status, produced for real ---------------------------------------------
@@ -378,7 +516,9 @@ PROBES = {
     ("patch", "/users/{username}", 413): lambda client: client.patch(
         "/users/alice", headers=admin_token(), json=TOO_LARGE
     ),
-    ("patch", "/users/{username}", 422): lambda client: client.patch("/users/alice", headers=admin_token(), json={}),
+    ("patch", "/users/{username}", 422): lambda client: client.patch(
+        "/users/alice", headers=admin_token(), json={"disabled": None}
+    ),
     ("get", "/items", 200): lambda client: client.get("/items", headers=bearer(make_token())),
     ("get", "/items", 401): lambda client: client.get("/items", headers=bearer(make_token(exp=1_000_000_000))),
     ("get", "/items", 403): lambda client: client.get("/items", headers=bearer(make_token(scope="me"))),
@@ -433,6 +573,7 @@ ODD_REQUESTS = [
     ("post", "/users/me/password", {"headers": bearer(make_token()), "content": b"not json"}),
     ("get", "/users", {"headers": admin_token(), "params": {"offset": "-1", "limit": "ten"}}),
     ("get", "/users", {"headers": admin_token(), "params": {"offset": "99999999999999999999"}}),
+    ("get", "/users", {"headers": admin_token(), "params": [("offset", "1"), ("offset", "2")]}),
     ("post", "/users", {"headers": admin_token(), "json": [1, 2]}),
     ("post", "/users", {"headers": admin_token(), "json": {"username": "x y", "password": STRONG}}),
     ("patch", "/users/alice", {"headers": admin_token(), "json": {"scopes": ["root"]}}),

@@ -1,20 +1,43 @@
-"""The shapes of data in and out: msgspec Structs, also used to build the OpenAPI schemas."""
+"""The shapes of data in and out: msgspec Structs, the one description of every body. msgspec
+checks the constraints given with msgspec.Meta when it decodes a body, and openapi.py publishes
+msgspec's own JSON Schema of each Struct, so the OpenAPI document states every one of them.
+Bodies that refuse unknown fields say so (forbid_unknown_fields: `additionalProperties: false`).
+"""
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-from .scopes import ADMIN, DEFAULT_SCOPES
+from . import passwords
+from .scopes import ADMIN, DEFAULT_SCOPES, SCOPES
 
-# Letters, digits and . @ + - _ (as Django allows): no spaces, control characters or NUL, which
-# PostgreSQL cannot store. Logins accept any name; only new accounts must match.
-USERNAME_CHARACTERS = r"[\w.@+-]+"
-USERNAME_PATTERN = f"^{USERNAME_CHARACTERS}$"
+
+def whole(regex: str) -> str:
+    """A pattern the whole text must match, read alike by msgspec (Python's re) and by the
+    document's readers (ECMA 262). No class shorthands: \\w and \\s differ between them outside
+    ASCII. Python's `$` also matches before a final newline: `(?!\\n)` refuses that one."""
+    return rf"^{regex}$(?!\n)"
+
+
+# ASCII letters and digits and . @ + - _ (as Django's ASCII validator allows): no spaces, control
+# characters or NUL, which PostgreSQL cannot store. Logins accept any name; only new accounts must match.
+USERNAME_CHARACTERS = r"[A-Za-z0-9_.@+-]+"
+USERNAME_PATTERN = whole(USERNAME_CHARACTERS)
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=150, pattern=USERNAME_PATTERN)]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
-# The rules (passwords.py) are checked by the routes, so that a refusal names the rule it broke.
-NewPassword = Annotated[str, msgspec.Meta(description="8 to 4096 characters, not a common password")]
+# Something @ something, with no space nor control character.
+EMAIL_PART = r"[^@\x00-\x20\x7f-\x9f]+"
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=whole(f"{EMAIL_PART}@{EMAIL_PART}"))]
+# Rules that the routes check themselves, so that a refusal names the rule it broke (passwords.py,
+# scopes.py): extra_json_schema only states them in the document, msgspec does not enforce them.
+NewPassword = Annotated[
+    str,
+    msgspec.Meta(
+        description=f"{passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters, not a common password",
+        extra_json_schema={"minLength": passwords.MIN_LENGTH, "maxLength": passwords.MAX_LENGTH},
+    ),
+]
+Scope = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(SCOPES)})]
 
 
 class User(msgspec.Struct):
@@ -69,11 +92,11 @@ class LoginForm(msgspec.Struct):
     request small. Other fields, such as the `client_id` OAuth2 clients add, are ignored."""
 
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=passwords.MAX_LENGTH)]
     # Space separated; empty asks for every scope the user is allowed.
     scope: Annotated[str, msgspec.Meta(max_length=1000)] = ""
     # "password", as OAuth2 clients send it, or empty: any other value is refused with 400.
-    grant_type: str = ""
+    grant_type: Literal["", "password"] = ""
 
 
 class TokenResponse(msgspec.Struct):
@@ -96,20 +119,21 @@ class SignUp(msgspec.Struct, forbid_unknown_fields=True):
 class NewUser(SignUp, forbid_unknown_fields=True):
     """The body of POST /users (admin)."""
 
-    scopes: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_SCOPES))
+    scopes: list[Scope] = msgspec.field(default_factory=lambda: list(DEFAULT_SCOPES))
 
 
 class UserChanges(msgspec.Struct, forbid_unknown_fields=True):
-    """The body of PATCH /users/{username} (admin): the fields given are changed."""
+    """The body of PATCH /users/{username} (admin): the fields given are changed, the others kept
+    (an empty body changes nothing). Null is no value for either."""
 
-    disabled: bool | None = None
-    scopes: list[str] | None = None
+    disabled: bool | msgspec.UnsetType = msgspec.UNSET
+    scopes: list[Scope] | msgspec.UnsetType = msgspec.UNSET
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
     """The body of POST /users/me/password."""
 
-    current_password: Annotated[str, msgspec.Meta(max_length=4096)]
+    current_password: Annotated[str, msgspec.Meta(max_length=passwords.MAX_LENGTH)]
     new_password: NewPassword
 
 

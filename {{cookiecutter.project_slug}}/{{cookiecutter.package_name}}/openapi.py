@@ -1,15 +1,18 @@
 """What the framework's OpenAPI generator leaves out: the OAuth2 scheme behind the docs'
-Authorize button (with its scopes), form bodies and error answers. Routes describe themselves
-with these helpers; a protected route's security and 401/403 answers follow from its one
-declaration, `Depends(require_scopes(...))` (see document_protection).
+Authorize button (with its scopes), form bodies, error answers, and the constraints of the
+Structs (it drops msgspec.Meta and forbid_unknown_fields: the document gets msgspec's own schema
+of each Struct instead). Routes describe themselves with these helpers; a protected route's
+security and 401/403 answers follow from its one declaration, `Depends(require_scopes(...))`
+(see document_protection).
 """
 
 import inspect
 
 import msgspec
-from FasterAPI import Depends, Faster, Response
+from FasterAPI import Depends, Faster, HTTPException, Request, Response
 from FasterAPI.openapi.generator import generate_openapi
 
+from . import models
 from .database import CAN_BE_UNAVAILABLE
 from .dependencies import FORM_TYPES
 from .docs import add_docs_routes
@@ -56,8 +59,7 @@ OVERLOADED = error(
 
 
 def form_body(model: type[msgspec.Struct]) -> dict:
-    (_,), components = msgspec.json.schema_components([model])
-    schema = components[model.__name__]
+    schema = struct_schemas([model])[model.__name__]
     content = {media_type: {"schema": schema} for media_type in FORM_TYPES}
     return {"requestBody": {"required": True, "content": content}}
 
@@ -80,6 +82,38 @@ def document_protection(app: Faster) -> None:
             route["openapi_extra"] = {"security": [{SCHEME: list(scopes)}], **(route["openapi_extra"] or {})}
 
 
+def struct_schemas(structs: list[type[msgspec.Struct]]) -> dict[str, dict]:
+    """msgspec's JSON Schema of each Struct and of those they use, by name, in OpenAPI 3.0 terms."""
+    _, components = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
+    return {name: openapi_30(schema) for name, schema in components.items()}
+
+
+def openapi_30(schema: object) -> object:
+    """JSON Schema 2020-12 as msgspec writes it, in OpenAPI 3.0's dialect: msgspec writes `X | None`
+    as `anyOf: [X, {type: null}]`, which 3.0 spells `nullable: true`."""
+    if isinstance(schema, list):
+        return [openapi_30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    # 3.0 wants at least one name in `required` (msgspec writes [] for a Struct of optional fields).
+    schema = {key: openapi_30(value) for key, value in schema.items() if (key, value) != ("required", [])}
+    options = schema.get("anyOf", [])
+    if {"type": "null"} in options and len(options) == 2:
+        del schema["anyOf"]
+        [other] = [option for option in options if option != {"type": "null"}]
+        # A $ref ignores the words beside it in 3.0: wrap it.
+        schema.update({"allOf": [other]} if "$ref" in other else other, nullable=True)
+    return schema
+
+
+def struct_of_models(name: str) -> type[msgspec.Struct]:
+    """The Struct the generator named: bodies and answers are all declared in models.py."""
+    struct = getattr(models, name, None)
+    if struct is None:
+        raise RuntimeError(f"{name} is in the OpenAPI document: declare it in models.py")
+    return struct
+
+
 def add_openapi_routes(app: Faster) -> None:
     """Serve /openapi.json and /docs. Call it last: the document covers the routes added before."""
     document_protection(app)
@@ -89,7 +123,9 @@ def add_openapi_routes(app: Faster) -> None:
         # one declares it (a path parameter alone never gets one).
         if 422 not in (route["responses"] or {}):
             spec["paths"][route["path"]][route["method"].lower()]["responses"].pop("422", None)
-    spec.setdefault("components", {})["securitySchemes"] = {
+    components = spec.setdefault("components", {})
+    components["schemas"] = struct_schemas([struct_of_models(name) for name in components.get("schemas", {})])
+    components["securitySchemes"] = {
         SCHEME: {"type": "oauth2", "flows": {"password": {"tokenUrl": TOKEN_URL, "scopes": SCOPES}}}
     }
     document = msgspec.json.encode(spec)
@@ -98,4 +134,30 @@ def add_openapi_routes(app: Faster) -> None:
     async def openapi_document() -> Response:
         return Response(document, media_type="application/json")
 
+    add_method_not_allowed_routes(app, spec)
     add_docs_routes(app)
+
+
+# What clients may send to a path of the document that it does not list for that path. (HEAD and
+# OPTIONS stay as the framework answers them.)
+OTHER_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "TRACE", "QUERY")
+
+
+def add_method_not_allowed_routes(app: Faster, spec: dict) -> None:
+    """405 with the Allow header (RFC 9110 15.5.6) for a method a documented path does not take;
+    the framework answers 404, as for a path that does not exist. Added after the document is
+    made, so they are not in it, and as routes, so that allowed methods pay nothing for them."""
+    for path, item in spec["paths"].items():
+        allowed = [method.upper() for method in item]
+        refusal = method_not_allowed(", ".join(allowed))
+        for method in OTHER_METHODS:
+            if method not in allowed:
+                # The framework's decorators cover five methods: this is the one they all call.
+                app._route_decorator(method, path)(refusal)
+
+
+def method_not_allowed(allow: str):
+    async def refuse(request: Request) -> Response:
+        raise HTTPException(405, "Method Not Allowed", {"Allow": allow})
+
+    return refuse

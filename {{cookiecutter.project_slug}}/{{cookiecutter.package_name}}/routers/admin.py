@@ -2,6 +2,7 @@
 one, change what scopes one may be granted, end all of one's sessions. The service always keeps
 one enabled admin: a change that would leave none is refused with 409 (stores.LastAdmin)."""
 
+import msgspec
 from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 
 from .. import accounts, client_address, sessions
@@ -36,6 +37,8 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     value = request.query_params.get(name)
     if value is None:
         return default
+    if not isinstance(value, str):  # given more than once: the framework hands over a list
+        raise invalid_field(name, f"give {name} once", where="query")
     if not (value.isascii() and value.isdigit() and len(value) <= 10 and low <= int(value) <= high):
         raise invalid_field(name, f"{name} must be a whole number from {low} to {high}", where="query")
     return int(value)
@@ -89,19 +92,20 @@ async def existing(username: str) -> UserInDB:
     },
 )
 async def update_user(*, current_user: User = Depends(admin), username: str, changes: UserChanges) -> UserAccount:
-    """Disable or enable a user, and/or replace the scopes they may be granted. Disabling and
-    taking a scope away end every session of the user (refresh tokens at once, access tokens in
-    other processes within USER_CACHE_SECONDS); enabling again or giving a scope back revives none."""
-    if changes.disabled is None and changes.scopes is None:
-        raise invalid_field("disabled", "give disabled, scopes or both")
+    """Disable or enable a user, and/or replace the scopes they may be granted (a field left out
+    stays as it is). Disabling and taking a scope away end every session of the user (refresh
+    tokens at once, access tokens in other processes within USER_CACHE_SECONDS); enabling again
+    or giving a scope back revives none."""
+    disabled = None if changes.disabled is msgspec.UNSET else changes.disabled
+    scopes = None if changes.scopes is msgspec.UNSET else changes.scopes
     user = await existing(username)
-    drops_admin = changes.scopes is not None and "admin" not in changes.scopes
-    if user.username == current_user.username and (changes.disabled or drops_admin):
+    drops_admin = scopes is not None and "admin" not in scopes
+    if user.username == current_user.username and (disabled or drops_admin):
         # So that an admin cannot lock themselves out of these routes by mistake.
         raise HTTPException(409, "You cannot disable yourself or drop your own admin scope: ask another admin")
     try:
         with account_refusals_answered():
-            return account(await accounts.update_account(user, changes.disabled, changes.scopes))
+            return account(await accounts.update_account(user, disabled, scopes))
     except NoSuchUser:  # deleted meanwhile
         raise HTTPException(404, "No such user") from None
 
