@@ -46,7 +46,9 @@ def parser() -> argparse.ArgumentParser:
     signing.required = True
     signing.add_parser("new", help="make a key for JWT_ALGORITHM in SIGNING_KEYS_DIR and print its kid")
     signing.add_parser("list", help="list the keys: kid, algorithm, created, which one signs")
-    signing.add_parser("retire", help="delete a key that no longer signs; its tokens are refused").add_argument("kid")
+    signing.add_parser("retire", help="delete a key that no longer signs; its tokens are refused").add_argument(
+        "kid", help='as `keys list` shows it (one made elsewhere that starts with "-": put -- before it)'
+    )
     return parser
 
 

@@ -188,9 +188,14 @@ class CommandError(Exception):
 
 
 def new_private_key(algorithm: str):
-    if algorithm == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    return rsa.generate_private_key(public_exponent=65537, key_size=3072)  # RS256
+    while True:
+        if algorithm == "ES256":
+            key = ec.generate_private_key(ec.SECP256R1())
+        else:  # RS256
+            key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        # A kid starting with "-" would read as an option in `keys retire KID`: draw again (1 in 64).
+        if not thumbprint(jwk.construct(key.public_key(), algorithm).to_dict()).startswith("-"):
+            return key
 
 
 def write_key_file(folder: Path, private_key, now: float) -> Path:
