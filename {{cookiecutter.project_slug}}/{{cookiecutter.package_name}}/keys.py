@@ -205,7 +205,7 @@ def write_key_file(folder: Path, private_key, now: float) -> Path:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     created = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
-    temporary = folder / f".new-{os.getpid()}.pem"
+    temporary = folder / f".new-{os.getpid()}.tmp"  # not *.pem until complete
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as file:
         file.write(f"{CREATED}{created}\n".encode() + pem)
