@@ -22,6 +22,7 @@ from passlib.context import CryptContext
 
 from {{ cookiecutter.package_name }} import hashing
 from {{ cookiecutter.package_name }}.hashing import hash_password, password_context
+from {{ cookiecutter.package_name }}.keys import hmac_kid
 from {{ cookiecutter.package_name }}.main import app
 from {{ cookiecutter.package_name }}.models import UserInDB
 from {{ cookiecutter.package_name }}.routers import signup
@@ -138,7 +139,8 @@ def uid_of(username: str) -> str:
 def make_token(key: str = settings.secret_key, algorithm: str = "HS256", **claims) -> str:
     """A token signed as the service would, with any claims: for forging and corner cases.
     `sub` names a user (alice unless given): an existing user's name becomes their id, as the
-    service writes it; any other value is signed as it is."""
+    service writes it; any other value is signed as it is. The header names the key (`kid`) as
+    the service's own do: a token signed with another key names a key the service does not have."""
     now = int(time.time())
     payload = {"sub": "alice", "type": "access", "iat": now, "exp": now + 600, "jti": secrets.token_hex(8)}
     payload["scope"] = "me items admin" if claims.get("sub") == ROOT[0] else "me items"
@@ -146,7 +148,8 @@ def make_token(key: str = settings.secret_key, algorithm: str = "HS256", **claim
     if isinstance(payload["sub"], str) and payload["sub"]:
         user = asyncio.run(user_store.get(payload["sub"]))
         payload["sub"] = user.uid if user else payload["sub"]
-    return jwt.encode({k: v for k, v in payload.items() if v is not None}, key, algorithm=algorithm)
+    headers = {"kid": hmac_kid(key)}
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, key, algorithm=algorithm, headers=headers)
 
 
 def admin_token(**claims) -> dict[str, str]:

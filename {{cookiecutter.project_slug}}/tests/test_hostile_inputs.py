@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from {{ cookiecutter.package_name }}.hashing import hash_password, verify_password
+from {{ cookiecutter.package_name }}.keys import hmac_kid
 from {{ cookiecutter.package_name }}.models import UserInDB
 from {{ cookiecutter.package_name }}.settings import settings
 from {{ cookiecutter.package_name }}.user_store import user_store
@@ -37,8 +38,12 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def sign(payload: bytes, header: bytes = b'{"alg":"HS256","typ":"JWT"}', key: str = settings.secret_key) -> str:
-    """An HS256 token over any raw header and payload bytes, signed with the service's key."""
+KID_HEADER = json.dumps({"alg": "HS256", "kid": hmac_kid(settings.secret_key), "typ": "JWT"}).encode()
+
+
+def sign(payload: bytes, header: bytes = KID_HEADER, key: str = settings.secret_key) -> str:
+    """An HS256 token over any raw header and payload bytes, signed with the service's key
+    (its header names that key, as the service's own tokens do)."""
     signing_input = f"{b64url(header)}.{b64url(payload)}"
     signature = hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{b64url(signature)}"

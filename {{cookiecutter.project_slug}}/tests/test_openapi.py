@@ -524,6 +524,10 @@ PROBES = {
     ("get", "/items", 403): lambda client: client.get("/items", headers=bearer(make_token(scope="me"))),
     ("get", "/health", 200): lambda client: client.get("/health"),
     ("get", "/health/ready", 200): lambda client: client.get("/health/ready"),
+    ("get", "/.well-known/jwks.json", 200): lambda client: client.get("/.well-known/jwks.json"),
+    ("get", "/.well-known/oauth-authorization-server", 200): lambda client: client.get(
+        "/.well-known/oauth-authorization-server"
+    ),
 }
 # 503 (the database is down) is documented on every route that reads it, with a SQL database
 # only: its tests (test_database.py) stop the database and produce it on each of those routes.

@@ -3,7 +3,8 @@
     python -m {{ cookiecutter.package_name }} [COMMAND]
 
 serves the app on HOST:PORT (127.0.0.1:8000 unless set), or runs one of the commands below
-(`--help` lists them). The arguments are defined here, the work is in cli.py. Passwords are read
+(`--help` lists them). The arguments are defined here, the work is in cli.py (keys.py for `keys`,
+the same for every database). Passwords are read
 from the terminal, or from standard input in scripts, never from arguments."""
 
 import argparse
@@ -11,13 +12,14 @@ import sys
 
 import uvicorn
 
-from . import cli
+from . import cli, keys
 from .settings import settings
 
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {__package__}", description="Serve the app (no command), or manage its database and users."
+        prog=f"python -m {__package__}",
+        description="Serve the app (no command), or manage its database, users and signing keys.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="serve the app (what no command does too)")
@@ -38,6 +40,15 @@ def parser() -> argparse.ArgumentParser:
     ]:
         users.add_parser(action, help=text).add_argument("username")
     users.add_parser("list", help="list every user")
+
+    signing = commands.add_parser("keys", help="manage the keys that sign tokens (files only, no database)")
+    signing = signing.add_subparsers(dest="action", metavar="ACTION")
+    signing.required = True
+    signing.add_parser("new", help="make a key for JWT_ALGORITHM in SIGNING_KEYS_DIR and print its kid")
+    signing.add_parser("list", help="list the keys: kid, algorithm, created, which one signs")
+    signing.add_parser("retire", help="delete a key that no longer signs; its tokens are refused").add_argument(
+        "kid", help='as `keys list` shows it (one made elsewhere that starts with "-": put -- before it)'
+    )
     return parser
 
 
@@ -46,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command in (None, "serve"):
         # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (client_address.py).
         uvicorn.run(f"{__package__}.main:app", host=settings.host, port=settings.port, proxy_headers=False)
+    elif args.command == "keys":
+        sys.exit(keys.run(args, settings))
     else:
         sys.exit(cli.run(args))
 

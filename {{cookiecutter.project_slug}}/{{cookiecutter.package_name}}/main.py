@@ -6,12 +6,12 @@ import logging
 
 from FasterAPI import Faster, JSONResponse, Request
 
-from . import client_address, database
+from . import client_address, database, tokens
 from .body_limit import BodySizeLimit
 from .hashing import Overloaded
 from .models import Health
 from .openapi import DATABASE_DOWN, add_openapi_routes, body
-from .routers import admin, auth, items, signup, users
+from .routers import admin, auth, items, signup, users, well_known
 from .security_headers import SecurityHeaders
 from .settings import settings
 from .stores import StoreUnavailable
@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 # Login throttling counts by the socket peer unless it is in TRUSTED_PROXIES: keep uvicorn from
 # replacing the peer with X-Forwarded-For before this app sees it, however it was started.
 client_address.keep_socket_peer()
+# Read the signing keys now: without a key to sign with, the service stops here with one line.
+tokens.key_rings()
 
 # The framework's own /openapi.json lacks the security scheme: openapi.py serves a complete one.
 app = Faster(
@@ -41,6 +43,7 @@ app.include_router(signup.router)
 app.include_router(users.router)
 app.include_router(admin.router)
 app.include_router(items.router)
+app.include_router(well_known.router)
 
 HEALTHY = Health()
 

@@ -178,3 +178,35 @@ class TokenValidationErrorBody(msgspec.Struct):
     detail: list[ValidationProblem]
     error: str
     error_description: str
+
+
+class PublicKey(msgspec.Struct, omit_defaults=True):
+    """A public signing key as a JWK (RFC 7517): EC keys have crv, x, y; RSA keys n, e."""
+
+    kty: str
+    kid: str
+    alg: str
+    use: str
+    crv: str | None = None
+    x: str | None = None
+    y: str | None = None
+    n: str | None = None
+    e: str | None = None
+
+
+class KeySet(msgspec.Struct):
+    """GET /.well-known/jwks.json (RFC 7517 5): empty while tokens are signed with a secret."""
+
+    keys: list[PublicKey]
+
+
+class ServerMetadata(msgspec.Struct):
+    """GET /.well-known/oauth-authorization-server (RFC 8414 2)."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    scopes_supported: list[str]
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    response_types_supported: list[str]

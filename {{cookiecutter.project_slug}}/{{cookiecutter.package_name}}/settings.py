@@ -16,10 +16,21 @@ NEW_KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
 
 class Settings(msgspec.Struct, frozen=True):
     secret_key: str
-    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    # HS256/HS384/HS512 sign every token with SECRET_KEY; ES256/RS256 sign access tokens with a
+    # private key from SIGNING_KEYS_DIR, which other services can check (README: "Signing keys").
+    jwt_algorithm: Literal["HS256", "HS384", "HS512", "ES256", "RS256"] = "HS256"
+    # Older secrets (comma separated) that still verify tokens but sign none: rotating SECRET_KEY
+    # through here logs nobody out.
+    previous_secret_keys: str = ""
+    # The PEM files of ES256/RS256 keys (`python -m {{ cookiecutter.package_name }} keys new`).
+    signing_keys_dir: str = "keys"
+    # The kid of the key that signs; empty: the newest key of JWT_ALGORITHM's kind.
+    signing_key_id: str = ""
     access_token_expire_minutes: int = {{ cookiecutter.access_token_expire_minutes }}
     refresh_token_expire_days: int = {{ cookiecutter.refresh_token_expire_days }}
-    # Optional `aud` / `iss` claims: set them when several services share one key.
+    # Optional `aud` / `iss` claims: set them when several services accept these tokens.
+    # TOKEN_ISSUER is best the service's public https URL: the metadata at
+    # /.well-known/oauth-authorization-server then names it as issuer and base of its endpoints.
     token_audience: str = ""
     token_issuer: str = ""
     # The refresh cookie is Secure unless this is false (plain-http local development only).
@@ -101,6 +112,9 @@ def load_settings() -> Settings:
             f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters. "
             f"Make one with: {NEW_KEY_COMMAND}"
         )
+    for secret in settings.previous_secret_keys.split(","):
+        if secret.strip() and len(secret.strip()) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(f"PREVIOUS_SECRET_KEYS has a key shorter than {MIN_SECRET_KEY_LENGTH} characters")
     return settings
 
 

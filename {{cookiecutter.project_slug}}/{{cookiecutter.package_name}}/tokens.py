@@ -1,21 +1,27 @@
 """Signed tokens (python-jose): their claims, how they are signed, and how strictly they are read.
 
 What a token is *for* (issuing, rotating, revoking, whether it is still good) is sessions.py's.
+Which key signs and which keys verify is keys.py's: every token names its key in its header.
 """
 
 import base64
+import functools
 import re
 import secrets
 
 import msgspec
 from jose import JWTError, jwt
 
+from . import keys
 from .settings import settings
 
 ACCESS = "access"
 REFRESH = "refresh"
 # base64url without padding: the only text of a segment that is accepted (RFC 7515 2).
 SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+# The header members a token may have. `jwk`, `jku`, `x5u`, `x5c` would name a key of the
+# sender's choosing, `crit` extensions nobody here understands: any of them and it is refused.
+HEADER_MEMBERS = frozenset({"alg", "kid", "typ"})
 
 
 class InvalidToken(Exception):
@@ -66,7 +72,18 @@ def encode_token(claims: TokenClaims, extra: dict | None = None) -> str:
         payload["aud"] = settings.token_audience
     if settings.token_issuer:
         payload["iss"] = settings.token_issuer
-    return jwt.encode(payload, settings.secret_key, algorithm=settings.algorithm)
+    key = key_ring(claims.type).signing
+    return jwt.encode(payload, key.signer, algorithm=key.algorithm, headers={"kid": key.kid})
+
+
+@functools.cache
+def key_rings() -> keys.KeyRings:
+    """Read once, on first use (main.py asks at import, so a missing key stops the start-up)."""
+    return keys.load(settings)
+
+
+def key_ring(kind: str) -> keys.KeyRing:
+    return key_rings().refresh if kind == REFRESH else key_rings().access
 
 
 def decode_access_token(token: str) -> AccessClaims:
@@ -99,10 +116,11 @@ def check_canonical(token: str) -> None:
 def decode(token: str, kind: str) -> TokenClaims:
     check_canonical(token)
     try:
+        key = key_of(token, kind)
         payload = jwt.decode(
             token,
-            settings.secret_key,
-            algorithms=[settings.algorithm],  # a list, so `none` or another algorithm is refused
+            key.verifier,
+            algorithms=[key.algorithm],  # the key's own: `none` or another algorithm is refused
             audience=settings.token_audience or None,
             issuer=settings.token_issuer or None,
             options={
@@ -121,3 +139,16 @@ def decode(token: str, kind: str) -> TokenClaims:
     if claims.type != kind:
         raise InvalidToken(f"expected an {kind} token, got {claims.type!r}")
     return claims
+
+
+def key_of(token: str, kind: str) -> keys.Key:
+    """The key a token's header names, if the ring of its kind has it; never one it brings."""
+    header = jwt.get_unverified_header(token)  # JWTError
+    if not HEADER_MEMBERS.issuperset(header):
+        raise InvalidToken(f"header members {sorted(set(header) - HEADER_MEMBERS)} are not accepted")
+    kid = header.get("kid")
+    # A dictionary lookup, never a path: a kid like "../x" is just one that is not there.
+    key = key_ring(kind).by_kid.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise InvalidToken("unknown kid")
+    return key
