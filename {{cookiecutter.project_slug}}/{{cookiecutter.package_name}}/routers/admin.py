@@ -6,7 +6,7 @@ from FasterAPI import Depends, FasterRouter, HTTPException, Request
 from .. import accounts
 from ..dependencies import account_refusals_answered, invalid_field, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
-from ..openapi import BEARER_ERRORS, INVALID_BODY, TOO_LARGE, body, error, requires
+from ..openapi import BEARER_ERRORS, INVALID_BODY, NOT_JSON, TOO_LARGE, body, error, requires
 from ..scopes import InvalidScope
 from ..stores import NoSuchUser
 from ..user_store import user_store
@@ -32,10 +32,13 @@ def account(user: UserInDB) -> UserAccount:
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    """The framework hands query values over as text: check them here, with a 422 naming them."""
+    """The framework hands query values over as text, and a repeated one as a list of them:
+    check them here, with a 422 naming them."""
     value = request.query_params.get(name)
     if value is None:
         return default
+    if isinstance(value, list):  # ?offset=1&offset=2
+        raise invalid_field(name, f"give {name} once", where="query")
     if not (value.isascii() and value.isdigit() and len(value) <= 10 and low <= int(value) <= high):
         raise invalid_field(name, f"{name} must be a whole number from {low} to {high}", where="query")
     return int(value)
@@ -63,6 +66,7 @@ async def list_users(request: Request, current_user: User = Depends(admin)) -> U
         **BEARER_ERRORS,
         409: error("The username is taken"),
         413: TOO_LARGE,
+        415: NOT_JSON,
         422: INVALID_BODY,
     },
     openapi_extra=requires("admin"),
@@ -81,6 +85,7 @@ async def create_user(*, current_user: User = Depends(admin), new: NewUser) -> U
         404: error("No user has that username"),
         409: error("An admin cannot disable their own account nor drop their own admin scope"),
         413: TOO_LARGE,
+        415: NOT_JSON,
         422: INVALID_BODY,
     },
     openapi_extra=requires("admin"),

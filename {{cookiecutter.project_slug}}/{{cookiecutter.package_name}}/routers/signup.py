@@ -6,7 +6,7 @@ from FasterAPI import Depends, FasterRouter, HTTPException
 from .. import accounts
 from ..dependencies import account_refusals_answered
 from ..models import SignUp, User
-from ..openapi import DATABASE_DOWN, INVALID_BODY, TOO_LARGE, body, error
+from ..openapi import DATABASE_DOWN, INVALID_BODY, NOT_JSON, TOO_LARGE, body, error
 from ..settings import settings
 
 router = FasterRouter(prefix="/auth", tags=["auth"])
@@ -26,6 +26,7 @@ async def require_signup_allowed() -> None:
         404: error("Sign-up is off (ALLOW_SIGNUP=false, the default)"),
         409: error("The username is taken"),
         413: TOO_LARGE,
+        415: NOT_JSON,
         422: INVALID_BODY,
         **DATABASE_DOWN,
     },

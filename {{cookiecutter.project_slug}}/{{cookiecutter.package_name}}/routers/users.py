@@ -5,7 +5,7 @@ from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 from .. import accounts, client_address, throttle
 from ..dependencies import invalid_field, require_scopes
 from ..models import PasswordChange, User
-from ..openapi import BEARER_ERRORS, INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error, requires
+from ..openapi import BEARER_ERRORS, INVALID_BODY, OVERLOADED, THROTTLED, NOT_JSON, TOO_LARGE, body, error, requires
 from ..passwords import WeakPassword, check_password
 from ..security import verify_password_in_thread
 from ..user_store import user_store
@@ -26,6 +26,7 @@ async def read_users_me(current_user: User = Depends(require_scopes("me"))) -> U
         **BEARER_ERRORS,
         401: error("No valid token (as on every protected route), or a wrong current_password"),
         413: TOO_LARGE,
+        415: NOT_JSON,
         422: INVALID_BODY,
         429: THROTTLED,
         503: OVERLOADED,
