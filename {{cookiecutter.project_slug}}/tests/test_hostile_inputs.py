@@ -11,7 +11,10 @@ import time
 
 import msgspec
 import pytest
+import uvicorn
 
+from {{ cookiecutter.package_name }}.__main__ import main
+from {{ cookiecutter.package_name }}.main import app
 from {{ cookiecutter.package_name }}.models import UserInDB
 from {{ cookiecutter.package_name }}.security import hash_password, verify_password
 from {{ cookiecutter.package_name }}.settings import settings
@@ -381,6 +384,15 @@ def test_more_than_max_headers_get_431(client, token, count):
 
 def test_exactly_max_headers_are_served(client, token):
     assert client.get("/users/me", headers=padded(client, settings.max_headers, **bearer(token))).status_code == 200
+
+
+def test_python_m_also_bounds_the_head_uvicorns_h11_parser_buffers(monkeypatch):
+    """A second line of defence, for when uvicorn parses with h11 (httptools has no such option)."""
+    options = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **given: options.update(given))
+    main([])
+    config = uvicorn.Config(app, **options)
+    assert settings.max_header_bytes < config.h11_max_incomplete_event_size <= 2 * settings.max_header_bytes
 
 
 STRONG = "a password nobody has ever used"

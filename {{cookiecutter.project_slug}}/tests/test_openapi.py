@@ -298,7 +298,9 @@ PROBES = {
     ("post", "/auth/register", 404): lambda client: register(client, {"username": unique()}, allowed=False),
     ("post", "/auth/register", 409): lambda client: register(client, {"username": "alice", "password": STRONG}),
     ("post", "/auth/register", 413): lambda client: register(client, TOO_LARGE),
-    ("post", "/auth/register", 415): lambda client: register(client, {"username": unique(), "password": STRONG}, headers=TEXT),
+    ("post", "/auth/register", 415): lambda client: register(
+        client, {"username": unique(), "password": STRONG}, headers=TEXT
+    ),
     ("post", "/auth/register", 422): lambda client: register(client, {"username": unique(), "password": "secret"}),
     ("get", "/users/me", 200): lambda client: client.get("/users/me", headers=bearer(make_token())),
     ("get", "/users/me", 401): lambda client: client.get("/users/me"),

@@ -5,7 +5,7 @@ from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 from .. import accounts, client_address, throttle
 from ..dependencies import invalid_field, require_scopes
 from ..models import PasswordChange, User
-from ..openapi import BEARER_ERRORS, INVALID_BODY, OVERLOADED, THROTTLED, NOT_JSON, TOO_LARGE, body, error, requires
+from ..openapi import BEARER_ERRORS, INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error, requires
 from ..passwords import WeakPassword, check_password
 from ..security import verify_password_in_thread
 from ..user_store import user_store

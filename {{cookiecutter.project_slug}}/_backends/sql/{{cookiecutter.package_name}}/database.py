@@ -1,6 +1,7 @@
 """The SQL database named by DATABASE_URL (SQLite or PostgreSQL): its engine, its failures turned
 into 503 answers, the schema check at start, migrations and the readiness probe."""
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -81,13 +82,12 @@ def create_engine(url: URL) -> AsyncEngine:
 def create_owner_only(path: Path) -> None:
     """The SQLite file holds password hashes and sessions: SQLite would create it readable by
     everyone (0644). Make it, and its folder if missing, for the service's user only; SQLite gives
-    the -wal and -shm files the mode of the database file. An existing file keeps its mode."""
+    the -wal and -shm files the mode of the database file."""
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
+    # Already there (its mode is left alone), or not allowed here: SQLite then says so in one line.
+    with contextlib.suppress(OSError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # empty: an empty database
-    except OSError:  # there already; or not allowed here, which SQLite then reports in one line
-        pass
 
 
 def _sqlite_pragmas(connection, _record) -> None:
