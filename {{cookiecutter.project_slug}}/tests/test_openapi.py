@@ -376,6 +376,7 @@ def creations_throttled(create):
 
 
 CROSS_SITE = {"Origin": "https://evil.example"}
+TEXT = {"Content-Type": "text/plain"}  # a body any page of another site can send without a preflight
 TOO_LARGE = {"username": "alice", "password": "p" * settings.max_body_bytes}
 STRONG = "a password nobody has ever used"
 
@@ -403,11 +404,11 @@ def with_signup_allowed(send):
         return send()
 
 
-def register(client, body: dict, allowed: bool = True):
+def register(client, body: dict, allowed: bool = True, headers: dict | None = None):
     if not allowed:
-        return client.post("/auth/register", json=body)
+        return client.post("/auth/register", json=body, headers=headers)
     with signup_allowed():
-        return client.post("/auth/register", json=body)
+        return client.post("/auth/register", json=body, headers=headers)
 
 
 def change_password(client, headers: dict, new: str = "another password nobody used", current: str = STRONG):
@@ -433,14 +434,23 @@ PROBES = {
     ("post", "/auth/refresh", 403): lambda client: client.post(
         "/auth/refresh", headers={**refresh_cookie(client), **CROSS_SITE}
     ),
+    ("post", "/auth/refresh", 415): lambda client: client.post(
+        "/auth/refresh", headers={**refresh_cookie(client), **TEXT}, content="{}"
+    ),
     ("post", "/auth/logout", 204): lambda client: client.post("/auth/logout", headers=refresh_cookie(client)),
     ("post", "/auth/logout", 403): lambda client: client.post(
         "/auth/logout", headers={**refresh_cookie(client), **CROSS_SITE}
+    ),
+    ("post", "/auth/logout", 415): lambda client: client.post(
+        "/auth/logout", headers={**refresh_cookie(client), **TEXT}, content="{}"
     ),
     ("post", "/auth/logout-all", 204): lambda client: client.post("/auth/logout-all", headers=own_cookie(client)),
     ("post", "/auth/logout-all", 401): lambda client: client.post("/auth/logout-all"),
     ("post", "/auth/logout-all", 403): lambda client: client.post(
         "/auth/logout-all", headers={**own_cookie(client), **CROSS_SITE}
+    ),
+    ("post", "/auth/logout-all", 415): lambda client: client.post(
+        "/auth/logout-all", headers={**own_cookie(client), **TEXT}, content="{}"
     ),
     ("post", "/auth/register", 201): lambda client: register(client, {"username": unique(), "password": STRONG}),
     ("post", "/auth/register", 403): lambda client: with_signup_allowed(
@@ -449,6 +459,9 @@ PROBES = {
     ("post", "/auth/register", 404): lambda client: register(client, {"username": unique()}, allowed=False),
     ("post", "/auth/register", 409): lambda client: register(client, {"username": "alice", "password": STRONG}),
     ("post", "/auth/register", 413): lambda client: register(client, TOO_LARGE),
+    ("post", "/auth/register", 415): lambda client: register(
+        client, {"username": unique(), "password": STRONG}, headers=TEXT
+    ),
     ("post", "/auth/register", 422): lambda client: register(client, {"username": unique(), "password": "secret"}),
     ("post", "/auth/register", 429): lambda client: creations_throttled(
         lambda: register(client, {"username": unique(), "password": STRONG})
@@ -464,6 +477,9 @@ PROBES = {
     ("post", "/users/me/password", 403): lambda client: change_password(client, bearer(make_token(scope="items"))),
     ("post", "/users/me/password", 413): lambda client: client.post(
         "/users/me/password", headers=bearer(make_token()), json=TOO_LARGE
+    ),
+    ("post", "/users/me/password", 415): lambda client: client.post(
+        "/users/me/password", headers={**own_token(), **TEXT}, json={"current_password": STRONG}
     ),
     ("post", "/users/me/password", 422): lambda client: change_password(client, bearer(make_token()), new="short"),
     ("post", "/users/me/password", 429): password_change_throttled,
@@ -485,6 +501,9 @@ PROBES = {
         "/users", headers=admin_token(), json={"username": "alice", "password": STRONG}
     ),
     ("post", "/users", 413): lambda client: client.post("/users", headers=admin_token(), json=TOO_LARGE),
+    ("post", "/users", 415): lambda client: client.post(
+        "/users", headers={**admin_token(), **TEXT}, json={"username": unique(), "password": STRONG}
+    ),
     ("post", "/users", 422): lambda client: client.post("/users", headers=admin_token(), json={"username": "x"}),
     ("post", "/users", 429): lambda client: creations_throttled(
         lambda: client.post("/users", headers=admin_token(), json={"username": unique(), "password": STRONG})
@@ -515,6 +534,9 @@ PROBES = {
     ),
     ("patch", "/users/{username}", 413): lambda client: client.patch(
         "/users/alice", headers=admin_token(), json=TOO_LARGE
+    ),
+    ("patch", "/users/{username}", 415): lambda client: client.patch(
+        f"/users/{new_user()}", headers={**admin_token(), **TEXT}, json={"disabled": True}
     ),
     ("patch", "/users/{username}", 422): lambda client: client.patch(
         "/users/alice", headers=admin_token(), json={"disabled": None}

@@ -15,6 +15,8 @@ import uvicorn
 from . import cli, keys
 from .settings import settings
 
+HEAD_MARGIN_BYTES = 8 * 1024  # the request line, and a colon and line end per header
+
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -56,7 +58,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.command in (None, "serve"):
         # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (client_address.py).
-        uvicorn.run(f"{__package__}.main:app", host=settings.host, port=settings.port, proxy_headers=False)
+        # The app refuses oversized headers (request_limits.py); uvicorn's h11 parser, when it is
+        # the one used, also stops buffering a head past that plus room for the request line.
+        uvicorn.run(
+            f"{__package__}.main:app",
+            host=settings.host,
+            port=settings.port,
+            proxy_headers=False,
+            h11_max_incomplete_event_size=settings.max_header_bytes + HEAD_MARGIN_BYTES,
+        )
     elif args.command == "keys":
         sys.exit(keys.run(args, settings))
     else:

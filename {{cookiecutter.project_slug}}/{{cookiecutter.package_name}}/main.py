@@ -1,5 +1,5 @@
-"""The ASGI app: routers, the health probes, security headers, the body limit, error answers and
-the API docs."""
+"""The ASGI app: routers, the health probes, security headers, the request limits, error answers
+and the API docs."""
 
 import asyncio
 import logging
@@ -7,10 +7,10 @@ import logging
 from FasterAPI import Faster, JSONResponse, Request
 
 from . import client_address, database, tokens
-from .body_limit import BodySizeLimit
 from .hashing import Overloaded
 from .models import Health
-from .openapi import DATABASE_DOWN, add_openapi_routes, body
+from .openapi import DATABASE_DOWN, TOKEN_URL, add_openapi_routes, body
+from .request_limits import RequestLimits
 from .routers import admin, auth, items, signup, users, well_known
 from .security_headers import SecurityHeaders
 from .settings import settings
@@ -35,7 +35,13 @@ app = Faster(
     redoc_url=None,
 )
 app.add_middleware(SecurityHeaders)
-app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+app.add_middleware(
+    RequestLimits,
+    max_body_bytes=settings.max_body_bytes,
+    max_header_bytes=settings.max_header_bytes,
+    max_headers=settings.max_headers,
+    form_paths=[TOKEN_URL],  # the login form: every other body must be JSON
+)
 # Refuse to start on a database that is unreachable or whose schema is behind the code.
 app.on_startup(database.check_schema)
 app.include_router(auth.router)

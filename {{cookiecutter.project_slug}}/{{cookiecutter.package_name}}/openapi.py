@@ -40,6 +40,8 @@ INVALID_FORM = body(
 )
 INVALID_BODY = body(ValidationErrorBody, "A field is missing, of the wrong type or breaks a rule: msg names it")
 TOO_LARGE = error("The request body is larger than MAX_BODY_BYTES")
+# request_limits.py refuses a body of any other type on every route but the login form's.
+NOT_JSON = error("The request has a body whose Content-Type is not application/json")
 BAD_ORIGIN = error("The Origin header names a site that is not allowed")
 # Every route that reads the stores may answer 503, unless they live in memory (database=fake).
 DATABASE_DOWN = {503: error("The database is not available: retry after Retry-After")} if CAN_BE_UNAVAILABLE else {}

@@ -42,6 +42,10 @@ class Settings(msgspec.Struct, frozen=True):
     port: int = 8000
     # Largest request body accepted; login forms are tiny, so anything bigger is refused.
     max_body_bytes: int = 16 * 1024
+    # Request headers: the most bytes of names and values in all, and the most of them; past
+    # either, 431. uvicorn's default parser takes any number of any size.
+    max_header_bytes: int = 16 * 1024
+    max_headers: int = 100
     # POST /auth/register lets anyone create an account (scopes me and items) when true.
     allow_signup: bool = False
     # Login throttling (throttle.py): failed logins allowed per username and client address, and

@@ -8,7 +8,7 @@ from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 from .. import accounts, client_address, sessions
 from ..dependencies import account_refusals_answered, invalid_field, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
-from ..openapi import INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
+from ..openapi import INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..stores import NoSuchUser
 from ..user_store import user_store
 
@@ -33,7 +33,8 @@ def account(user: UserInDB) -> UserAccount:
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    """The framework hands query values over as text: check them here, with a 422 naming them."""
+    """The framework hands query values over as text, and a repeated one as a list of them:
+    check them here, with a 422 naming them."""
     value = request.query_params.get(name)
     if value is None:
         return default
@@ -61,6 +62,7 @@ async def list_users(request: Request, current_user: User = Depends(admin)) -> U
         201: body(UserAccount, "Created"),
         409: error("The username is taken"),
         413: TOO_LARGE,
+        415: NOT_JSON,
         422: INVALID_BODY,
         429: THROTTLED,
         503: OVERLOADED,
@@ -88,6 +90,7 @@ async def existing(username: str) -> UserInDB:
         404: error("No user has that username"),
         409: error("An admin cannot disable themselves or drop their own admin scope, nor leave no enabled admin"),
         413: TOO_LARGE,
+        415: NOT_JSON,
         422: INVALID_BODY,
     },
 )

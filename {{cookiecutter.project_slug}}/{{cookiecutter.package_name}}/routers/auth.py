@@ -16,6 +16,7 @@ from ..openapi import (
     BAD_ORIGIN,
     DATABASE_DOWN,
     INVALID_FORM,
+    NOT_JSON,
     OVERLOADED,
     THROTTLED,
     TOO_LARGE,
@@ -69,6 +70,7 @@ async def login(request: Request, form: LoginForm = Depends(read_login_form)) ->
         200: TOKEN_ISSUED,
         401: error("Refresh cookie missing, invalid, expired or reused"),
         403: BAD_ORIGIN,
+        415: NOT_JSON,
         **DATABASE_DOWN,
     },
 )
@@ -81,7 +83,7 @@ async def refresh(request: Request) -> Response:
 
 def sign_out_route(path: str, done: str, answers: dict | None = None):
     """POST `path`: a 204 that clears the refresh cookie, under the cookie routes' origin check."""
-    responses = {204: {"description": done}, **(answers or {}), 403: BAD_ORIGIN, **DATABASE_DOWN}
+    responses = {204: {"description": done}, **(answers or {}), 403: BAD_ORIGIN, 415: NOT_JSON, **DATABASE_DOWN}
     return router.post(path, status_code=204, dependencies=same_site_only, responses=responses)
 
 

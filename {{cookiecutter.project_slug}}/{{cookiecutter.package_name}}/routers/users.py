@@ -5,7 +5,7 @@ from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 from .. import accounts, client_address
 from ..dependencies import invalid_field, require_scopes
 from ..models import PasswordChange, User
-from ..openapi import INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
+from ..openapi import INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..passwords import WeakPassword, check_password
 
 router = FasterRouter(prefix="/users", tags=["users"])
@@ -23,6 +23,7 @@ async def read_users_me(current_user: User = Depends(require_scopes("me"))) -> U
         204: {"description": "Changed: every session of the user ends, this one too (log in again)"},
         401: error("No valid token (as on every protected route), or a wrong current_password"),
         413: TOO_LARGE,
+        415: NOT_JSON,
         422: INVALID_BODY,
         429: THROTTLED,
         503: OVERLOADED,

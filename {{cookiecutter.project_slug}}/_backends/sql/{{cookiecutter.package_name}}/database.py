@@ -1,8 +1,10 @@
 """The SQL database named by DATABASE_URL (SQLite or PostgreSQL): its engine, its failures turned
 into 503 answers, the schema check at start, migrations and the readiness probe."""
 
+import contextlib
 import importlib.util
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -59,7 +61,7 @@ def parse_database_url(value: str) -> URL:
 def create_engine(url: URL) -> AsyncEngine:
     timeout = settings.database_timeout_seconds
     if url.get_backend_name() == "sqlite":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        create_owner_only(Path(url.database))
         connect_args = {"timeout": timeout}  # how long a writer waits for another one
     else:
         connect_args = {"timeout": timeout, "command_timeout": timeout}
@@ -75,6 +77,17 @@ def create_engine(url: URL) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def create_owner_only(path: Path) -> None:
+    """The SQLite file holds password hashes and sessions: SQLite would create it readable by
+    everyone (0644). Make it, and its folder if missing, for the service's user only; SQLite gives
+    the -wal and -shm files the mode of the database file."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Already there (its mode is left alone), or not allowed here: SQLite then says so in one line.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # empty: an empty database
 
 
 def _sqlite_pragmas(connection, _record) -> None:
