@@ -28,7 +28,13 @@ PAGE_PARAMETERS = [
 
 
 def account(user: UserInDB) -> UserAccount:
-    return UserAccount(username=user.username, email=user.email, disabled=user.disabled, scopes=list(user.scopes))
+    return UserAccount(
+        username=user.username,
+        email=user.email,
+        disabled=user.disabled,
+        email_verified=user.email_verified,
+        scopes=list(user.scopes),
+    )
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -92,7 +98,7 @@ async def update_user(*, current_user: User = Depends(admin), username: str, cha
     """Disable or enable a user, and/or replace the scopes they may be granted. Disabling and
     taking a scope away end every session of the user (refresh tokens at once, access tokens in
     other processes within USER_CACHE_SECONDS); enabling again or giving a scope back revives none."""
-    if changes.disabled is None and changes.scopes is None:
+    if changes.disabled is None and changes.scopes is None and changes.email is None:
         raise invalid_field("disabled", "give disabled, scopes or both")
     user = await existing(username)
     drops_admin = changes.scopes is not None and "admin" not in changes.scopes
@@ -101,7 +107,7 @@ async def update_user(*, current_user: User = Depends(admin), username: str, cha
         raise HTTPException(409, "You cannot disable yourself or drop your own admin scope: ask another admin")
     try:
         with account_refusals_answered():
-            return account(await accounts.update_account(user, changes.disabled, changes.scopes))
+            return account(await accounts.update_account(user, changes.disabled, changes.scopes, changes.email))
     except NoSuchUser:  # deleted meanwhile
         raise HTTPException(404, "No such user") from None
 
