@@ -24,7 +24,7 @@ import time
 import msgspec
 
 from . import accounts, mail, sessions
-from .hashing import hash_password_in_thread
+from .hashing import Overloaded, hash_password_in_thread
 from .models import UserInDB
 from .one_time_token_store import one_time_token_store
 from .passwords import check_password
@@ -61,8 +61,8 @@ async def issue(user: UserInDB, purpose: str, minutes: float) -> tuple[str, floa
     return token, expires_at
 
 
-async def redeem(token: str, purpose: str) -> UserInDB:
-    """The user of a good token of `purpose`, the token spent; TokenRefused otherwise."""
+async def redeem(token: str, purpose: str) -> tuple[UserInDB, OneTimeTokenRecord]:
+    """The user of a good token of `purpose`, and its record; the token is spent. TokenRefused otherwise."""
     record = await one_time_token_store.take(digest(token), purpose)
     if record is None or record.expires_at <= time.time():
         raise TokenRefused
@@ -73,7 +73,7 @@ async def redeem(token: str, purpose: str) -> UserInDB:
         raise TokenRefused  # the password changed since: the link was for the old one
     if purpose == VERIFY_EMAIL and user.email != record.email:
         raise TokenRefused  # sent to an address the user no longer has
-    return user
+    return user, record
 
 
 async def count(key: str, limit: int) -> bool:
@@ -135,8 +135,12 @@ async def reset_password(token: str, new_password: str) -> None:
     """Set the password of the token's user (WeakPassword first if it breaks a rule, TokenRefused);
     every session and access token of the user ends."""
     check_password(new_password)
-    user = await redeem(token, PASSWORD_RESET)
-    hashed = await hash_password_in_thread(new_password)
+    user, record = await redeem(token, PASSWORD_RESET)
+    try:
+        hashed = await hash_password_in_thread(new_password)
+    except Overloaded:
+        await one_time_token_store.replace(record)  # not used after all: the link works again shortly
+        raise
     changed = msgspec.structs.replace(user, hashed_password=hashed, password_changed_at=time.time())
     await sessions.end_all(changed)
 
@@ -160,7 +164,7 @@ async def send_verification(user: UserInDB) -> bool:
 
 
 async def verify_email(token: str) -> UserInDB:
-    user = await redeem(token, VERIFY_EMAIL)
+    user, _ = await redeem(token, VERIFY_EMAIL)
     changed = msgspec.structs.replace(user, email_verified=True)
     await user_store.save(changed)
     return changed

@@ -4,10 +4,11 @@ its own (the CSP allows no inline script)."""
 
 from importlib.resources import files
 
-from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
+from FasterAPI import Depends, Faster, FasterRouter, HTTPException, Request, Response
 
 from .. import client_address, recovery
 from ..dependencies import invalid_field, require_allowed_origin, require_scopes
+from ..docs import answer_with
 from ..models import Accepted, EmailConfirmation, PasswordReset, ProfileChanges, RecoveryRequest, User
 from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..passwords import WeakPassword
@@ -67,7 +68,8 @@ async def confirm_password_reset(reset: PasswordReset) -> Response:
     "/auth/verify-email",
     status_code=202,
     responses={
-        202: body(Accepted, "A new link is on its way (unless the address is verified or had its mails this hour)")
+        202: body(Accepted, "A new link is on its way (unless the address is verified or had its mails this hour)"),
+        409: error("The account has no e-mail address"),
     },
 )
 async def send_verification(current_user: User = Depends(require_scopes("me"))) -> Response:
@@ -107,7 +109,7 @@ async def confirm_email(confirmation: EmailConfirmation) -> Response:
         422: INVALID_BODY,
     },
 )
-async def update_me(changes: ProfileChanges, current_user: User = Depends(require_scopes("me"))) -> User:
+async def update_me(*, current_user: User = Depends(require_scopes("me")), changes: ProfileChanges) -> User:
     """A new e-mail address is unverified until its user follows the link mailed to it."""
     user = await user_store.get(current_user.username)
     if user is None:
@@ -115,16 +117,18 @@ async def update_me(changes: ProfileChanges, current_user: User = Depends(requir
     return (await recovery.change_email(user, changes.email)).public()
 
 
-def page_route(path: str, file_name: str, media_type: str) -> None:
-    content = (PAGES / file_name).read_bytes()
-
-    @router.get(path, tags=["pages"])
-    async def page() -> Response:
-        return Response(content, 200, media_type=media_type)
-
-
 ACCEPTED = b'{"detail":"If an account has that address, a link to reset its password is on its way"}'
 VERIFICATION_SENT = b'{"detail":"If the address is not verified yet, a link to confirm it is on its way"}'
-page_route("/reset-password", "reset-password.html", "text/html; charset=utf-8")
-page_route("/verify-email", "verify-email.html", "text/html; charset=utf-8")
-page_route("/recovery.js", "recovery.js", "text/javascript; charset=utf-8")
+PAGE_FILES = {
+    "/reset-password": ("reset-password.html", "text/html; charset=utf-8"),
+    "/verify-email": ("verify-email.html", "text/html; charset=utf-8"),
+    "/recovery.js": ("recovery.js", "text/javascript; charset=utf-8"),
+}
+
+
+def add_page_routes(app: Faster) -> None:
+    """The pages the mailed links open. Added after the OpenAPI document is made: they are pages
+    for people, not API (as /docs is not)."""
+    for path, (file_name, media_type) in PAGE_FILES.items():
+        page = Response((PAGES / file_name).read_bytes(), 200, media_type=media_type)
+        app.get(path, tags=["pages"])(answer_with(page))
