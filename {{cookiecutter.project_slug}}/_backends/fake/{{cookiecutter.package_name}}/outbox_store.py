@@ -21,7 +21,8 @@ class InMemoryOutbox:
 
     async def retry_at(self, mail_id: str, attempts: int, when: float) -> None:
         if mail_id in self._mails:
-            self._mails[mail_id] = msgspec.structs.replace(self._mails[mail_id], attempts=attempts, next_attempt_at=when)
+            mail = self._mails[mail_id]
+            self._mails[mail_id] = msgspec.structs.replace(mail, attempts=attempts, next_attempt_at=when)
 
     async def remove(self, mail_id: str) -> None:
         self._mails.pop(mail_id, None)
