@@ -15,9 +15,28 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from .conftest import free_port
-from .test_browser import CHROMIUM_ARGS, RECORD_CSP_VIOLATIONS, browser_problem, sync_playwright
 from .test_sql_service import PASSWORD, login
 
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:
+    sync_playwright = None
+
+# As tests/test_browser.py starts Debian's Chromium (importing it would skip this module with it).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI}`);
+});
+"""
+NO_BROWSER = sync_playwright is None or shutil.which("chromium") is None
 TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]+)")
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -120,7 +139,7 @@ def test_reset_and_verification_over_smtp(service, smtp):
     assert not [token for token in tokens if token in log]
 
 
-@pytest.mark.skipif(browser_problem() is not None, reason=str(browser_problem()))
+@pytest.mark.skipif(NO_BROWSER, reason="needs Playwright's package and Debian's chromium (apt-get install chromium)")
 def test_chromium_follows_the_mailed_link_and_sets_a_new_password(service, smtp):
     service.create_alice()
     port = free_port()
