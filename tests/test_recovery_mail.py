@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from .conftest import free_port
-from .test_sql_service import PASSWORD, login
+from .test_sql_service import PASSWORD, Service, login
 
 try:
     from playwright.sync_api import sync_playwright
@@ -63,6 +63,14 @@ class Inbox:
 
 def token_of(message) -> str:
     return TOKEN_IN_LINK.search(message.get_body(("plain",)).get_content()).group(1)
+
+
+@pytest.fixture
+def service(backend, sql_projects, sql_python, database_url) -> Service:
+    """A migrated SQL bake, as in test_sql_service.py."""
+    service = Service(backend, sql_projects[backend], sql_python, database_url)
+    service.command("migrate")
+    return service
 
 
 @pytest.fixture
