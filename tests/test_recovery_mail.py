@@ -18,7 +18,7 @@ from .conftest import free_port
 from .test_sql_service import PASSWORD, Service, login
 
 try:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:
     sync_playwright = None
 
@@ -165,8 +165,8 @@ def test_chromium_follows_the_mailed_link_and_sets_a_new_password(service, smtp)
                 assert "#token" not in page.url  # the page takes the token out of the address bar
                 page.fill("#password", NEW_PASSWORD)
                 page.click("button[type=submit]")
-                page.wait_for_function("document.getElementById('result').textContent.length > 0", timeout=30_000)
-                assert page.text_content("#result") == "Your password is set. Log in with it."
+                # expect() polls from outside the page: the CSP refuses wait_for_function's eval.
+                expect(page.locator("#result")).to_have_text("Your password is set. Log in with it.", timeout=30_000)
                 assert page.evaluate("window.cspViolations") == []
             finally:
                 browser.close()
