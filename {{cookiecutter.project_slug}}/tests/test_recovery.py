@@ -189,7 +189,7 @@ def test_unknown_address_gets_the_same_answer_and_no_mail(service, smtp):
 
 def test_known_and_unknown_addresses_take_the_same_time(service, smtp):
     with service.client() as client:
-        addresses = [sign_up(client)[1] for _ in range(5)]
+        addresses = [sign_up(client)[1] for _ in range(7)]
         client.post("/auth/password-reset", json={"email": "warm-up@example.com"})
         known, unknown = [], []
         for address in addresses:
@@ -198,10 +198,10 @@ def test_known_and_unknown_addresses_take_the_same_time(service, smtp):
                 assert client.post("/auth/password-reset", json={"email": asked}).status_code == 202
                 times.append(time.perf_counter() - started)
     known_ms, unknown_ms = statistics.median(known) * 1000, statistics.median(unknown) * 1000
-    print(f"\nreset answer, median of 5: known {known_ms:.1f} ms, unknown {unknown_ms:.1f} ms")
+    print(f"\nreset answer, median of 7: known {known_ms:.1f} ms, unknown {unknown_ms:.1f} ms")
     # Both wait for the same two counter updates; the lookup happens after the answer. The bound
     # leaves room for a loaded machine.
-    assert abs(known_ms - unknown_ms) < max(20, 0.25 * max(known_ms, unknown_ms))
+    assert abs(known_ms - unknown_ms) < max(25, 0.5 * max(known_ms, unknown_ms))
 
 
 def test_a_newer_link_voids_the_older(service, smtp):
