@@ -148,7 +148,13 @@ def test_list_pages_through_every_user_in_username_order(client):
     assert names == sorted(names)
     assert {"alice", "root"} <= set(names)
     alice = next(user for user in seen if user["username"] == "alice")
-    assert alice == {"username": "alice", "email": "alice@example.com", "disabled": False, "scopes": ["me", "items"]}
+    assert alice == {
+        "username": "alice",
+        "email": "alice@example.com",
+        "disabled": False,
+        "email_verified": False,
+        "scopes": ["me", "items"],
+    }
     assert "hashed_password" not in str(seen)
 
 
@@ -186,7 +192,13 @@ def test_create_with_scopes_then_log_in(client):
     body = {"username": name, "password": STRONG, "email": "made@example.com", "scopes": ["items"]}
     response = client.post("/users", headers=admin_token(), json=body)
     assert response.status_code == 201, response.text
-    assert response.json() == {"username": name, "email": "made@example.com", "disabled": False, "scopes": ["items"]}
+    assert response.json() == {
+        "username": name,
+        "email": "made@example.com",
+        "disabled": False,
+        "email_verified": False,
+        "scopes": ["items"],
+    }
     assert login(client, name, STRONG).json()["scope"] == "items"
 
 

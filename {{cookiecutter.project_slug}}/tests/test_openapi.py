@@ -9,13 +9,14 @@ import time
 
 import pytest
 
-from {{ cookiecutter.package_name }} import accounts, hashing, passwords
-from {{ cookiecutter.package_name }}.models import USERNAME_PATTERN
+from {{ cookiecutter.package_name }} import accounts, hashing, passwords, recovery
+from {{ cookiecutter.package_name }}.models import USERNAME_PATTERN, UserInDB
 from {{ cookiecutter.package_name }}.routers.admin import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from {{ cookiecutter.package_name }}.scopes import SCOPES
 from {{ cookiecutter.package_name }}.settings import settings
+from {{ cookiecutter.package_name }}.user_store import user_store
 
-from .conftest import admin_token, async_client_at, bearer, login, make_token, new_user, signup_allowed
+from .conftest import admin_token, async_client_at, bearer, login, make_token, new_user, quick_hash, signup_allowed
 
 FORM = "application/x-www-form-urlencoded"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -143,6 +144,8 @@ NEEDED_SCOPES = {
     ("post", "/users"): ["admin"],
     ("patch", "/users/{username}"): ["admin"],
     ("post", "/users/{username}/logout-all"): ["admin"],
+    ("post", "/auth/verify-email"): ["me"],
+    ("patch", "/users/me"): ["me"],
 }
 
 
@@ -415,8 +418,83 @@ def change_password(client, headers: dict, new: str = "another password nobody u
     return client.post("/users/me/password", headers=headers, json={"current_password": current, "new_password": new})
 
 
+def user_with_email() -> UserInDB:
+    name = unique("mailed")
+    user = UserInDB(username=name, email=f"{name}@example.com", hashed_password=quick_hash(STRONG), scopes=("me",))
+    asyncio.run(user_store.create(user))
+    return user
+
+
+def one_time_token(purpose: str) -> str:
+    token, _ = asyncio.run(recovery.issue(user_with_email(), purpose, 30))
+    return token
+
+
+def reset(client, body: dict | None = None, **headers):
+    body = body or {"token": one_time_token(recovery.PASSWORD_RESET), "new_password": STRONG}
+    return client.post("/auth/password-reset/confirm", json=body, headers=headers)
+
+
+def resets_throttled(client):
+    asked = {"email": f"{unique()}@example.com"}
+    for _ in range(settings.recovery_requests_per_email):
+        client.post("/auth/password-reset", json=asked)
+    return client.post("/auth/password-reset", json=asked)
+
+
 # One request for each (method, path, status) the document lists, that really gets that status.
 PROBES = {
+    ("post", "/auth/password-reset", 202): lambda client: client.post(
+        "/auth/password-reset", json={"email": "nobody@example.com"}
+    ),
+    ("post", "/auth/password-reset", 403): lambda client: client.post(
+        "/auth/password-reset", json={"email": "nobody@example.com"}, headers=CROSS_SITE
+    ),
+    ("post", "/auth/password-reset", 413): lambda client: client.post("/auth/password-reset", json=TOO_LARGE),
+    ("post", "/auth/password-reset", 422): lambda client: client.post("/auth/password-reset", json={}),
+    ("post", "/auth/password-reset", 429): resets_throttled,
+    ("post", "/auth/password-reset/confirm", 204): reset,
+    ("post", "/auth/password-reset/confirm", 400): lambda client: reset(
+        client, {"token": "not-a-token", "new_password": STRONG}
+    ),
+    ("post", "/auth/password-reset/confirm", 403): lambda client: reset(client, **CROSS_SITE),
+    ("post", "/auth/password-reset/confirm", 413): lambda client: reset(client, TOO_LARGE),
+    ("post", "/auth/password-reset/confirm", 422): lambda client: reset(
+        client, {"token": one_time_token(recovery.PASSWORD_RESET), "new_password": "short"}
+    ),
+    ("post", "/auth/password-reset/confirm", 503): lambda client: while_every_hashing_thread_is_taken(
+        client, lambda client: reset(client)
+    ),
+    ("post", "/auth/verify-email", 202): lambda client: client.post(
+        "/auth/verify-email", headers=bearer(make_token(sub=user_with_email().username))
+    ),
+    ("post", "/auth/verify-email", 401): lambda client: client.post("/auth/verify-email"),
+    ("post", "/auth/verify-email", 403): lambda client: client.post(
+        "/auth/verify-email", headers=bearer(make_token(scope="items"))
+    ),
+    ("post", "/auth/verify-email", 409): lambda client: client.post("/auth/verify-email", headers=own_token()),
+    ("post", "/auth/verify-email/confirm", 204): lambda client: client.post(
+        "/auth/verify-email/confirm", json={"token": one_time_token(recovery.VERIFY_EMAIL)}
+    ),
+    ("post", "/auth/verify-email/confirm", 400): lambda client: client.post(
+        "/auth/verify-email/confirm", json={"token": one_time_token(recovery.PASSWORD_RESET)}
+    ),
+    ("post", "/auth/verify-email/confirm", 403): lambda client: client.post(
+        "/auth/verify-email/confirm", json={"token": "x"}, headers=CROSS_SITE
+    ),
+    ("post", "/auth/verify-email/confirm", 413): lambda client: client.post(
+        "/auth/verify-email/confirm", json=TOO_LARGE
+    ),
+    ("post", "/auth/verify-email/confirm", 422): lambda client: client.post("/auth/verify-email/confirm", json={}),
+    ("patch", "/users/me", 200): lambda client: client.patch(
+        "/users/me", headers=own_token(), json={"email": "new@example.com"}
+    ),
+    ("patch", "/users/me", 401): lambda client: client.patch("/users/me", json={"email": "new@example.com"}),
+    ("patch", "/users/me", 403): lambda client: client.patch(
+        "/users/me", headers=bearer(make_token(scope="items")), json={"email": "new@example.com"}
+    ),
+    ("patch", "/users/me", 413): lambda client: client.patch("/users/me", headers=own_token(), json=TOO_LARGE),
+    ("patch", "/users/me", 422): lambda client: client.patch("/users/me", headers=own_token(), json={"email": "x"}),
     ("post", "/auth/token", 200): lambda client: login(client),
     ("post", "/auth/token", 400): lambda client: client.post(
         "/auth/token", data={"username": "alice", "password": "secret", "grant_type": "client_credentials"}

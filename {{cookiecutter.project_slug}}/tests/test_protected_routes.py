@@ -20,7 +20,12 @@ INVALID_TOKEN = 'Bearer error="invalid_token"'
 def test_users_me_returns_the_current_user(client, token):
     response = client.get("/users/me", headers=bearer(token))
     assert response.status_code == 200
-    assert response.json() == {"username": "alice", "email": "alice@example.com", "disabled": False}
+    assert response.json() == {
+        "username": "alice",
+        "email": "alice@example.com",
+        "disabled": False,
+        "email_verified": False,
+    }
 
 
 def test_items_belong_to_the_current_user(client, token):

@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     create = users.add_parser("create", help="add a user; the password is prompted for or read from stdin")
     create.add_argument("username")
     create.add_argument("--email")
+    create.add_argument("--verified", action="store_true", help="mark the e-mail address as verified")
     create.add_argument("--scopes", default="me items", help='space separated (default: "me items")')
     create.add_argument("--admin", action="store_true", help="also grant the admin scope")
     for action, text in [

@@ -90,6 +90,7 @@ async def create_account(
     email: str | None = None,
     scopes: tuple[str, ...] = scope_names.DEFAULT_SCOPES,
     address: str | None = None,
+    email_verified: bool = False,
 ) -> UserInDB:
     """Raises InvalidUsername, WeakPassword, InvalidScope, UserExists, or, from an `address`
     (sign-up, the admin route), Throttled past the creations it may make (throttle.py)."""
@@ -103,6 +104,7 @@ async def create_account(
         user = UserInDB(
             username=name,
             email=email,
+            email_verified=email_verified and email is not None,
             hashed_password=await hash_password_in_thread(password),
             scopes=granted,
             created_at=now,
@@ -120,8 +122,11 @@ async def change_password(user: UserInDB, password: str) -> UserInDB:
     return await sessions.end_all(changed)
 
 
-async def update_account(user: UserInDB, disabled: bool | None = None, scopes: list[str] | None = None) -> UserInDB:
-    """Disable or enable, and/or replace the allowed scopes (InvalidScope for an unknown one).
+async def update_account(
+    user: UserInDB, disabled: bool | None = None, scopes: list[str] | None = None, email: str | None = None
+) -> UserInDB:
+    """Disable or enable, replace the allowed scopes (InvalidScope for an unknown one), and/or set
+    a new e-mail address (unverified until its user follows a verification link).
     Disabling and taking a scope away end every session of the user: enabling again or giving
     the scope back revives none. LastAdmin (from the store) when no enabled admin would be left."""
     changes: dict = {}
@@ -129,6 +134,8 @@ async def update_account(user: UserInDB, disabled: bool | None = None, scopes: l
         changes["scopes"] = scope_names.known(scopes)
     if disabled is not None:
         changes["disabled"] = disabled
+    if email is not None and email != user.email:
+        changes.update(email=email, email_verified=False)
     changed = msgspec.structs.replace(user, **changes)
     keep_an_admin = user.is_enabled_admin and not changed.is_enabled_admin
     if (changed.disabled and not user.disabled) or not set(user.scopes) <= set(changed.scopes):

@@ -34,14 +34,17 @@ def credentials_error() -> HTTPException:
     return HTTPException(401, "Could not validate credentials", {"WWW-Authenticate": INVALID_TOKEN_CHALLENGE})
 
 
-def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[User]]:
+def require_scopes(*scopes: str, verified_email: bool = False) -> Callable[[Request], Awaitable[User]]:
     """A dependency giving the current user, for a valid access token that was granted every one
     of `scopes` and whose user has them now; else 401, or 403 `insufficient_scope` naming them
-    (RFC 6750 3.1). It is the route's one declaration: openapi.py reads its `scopes` to document
-    the route's security and its 401/403 answers. Usage:
+    (RFC 6750 3.1). With `verified_email`, while REQUIRE_VERIFIED_EMAIL is true, a user whose
+    e-mail is not verified gets 403 `email_not_verified`. It is the route's one declaration:
+    openapi.py reads its `scopes` and `verified_email` to document the route's security and its
+    401/403 answers. Usage:
 
-        async def read_reports(user: User = Depends(require_scopes("reports"))) -> ...
+        async def read_reports(user: User = Depends(require_scopes("reports", verified_email=True))) -> ...
     """
+    check_verified = verified_email and settings.require_verified_email
     needed = frozenset(scope_names.known(scopes))  # a misspelt scope fails at start, not per request
     challenge = f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'
 
@@ -57,10 +60,21 @@ def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[User]]:
             raise credentials_error() from None
         except sessions.MissingScope:
             raise HTTPException(403, "Not enough permissions", {"WWW-Authenticate": challenge}) from None
+        if check_verified and not user.email_verified:
+            raise email_not_verified()
         return user.public()
 
     current_user_with_scopes.scopes = scopes
+    current_user_with_scopes.verified_email = check_verified
     return current_user_with_scopes
+
+
+class EmailNotVerified(Exception):
+    """403 with `error: email_not_verified` (main.py answers it)."""
+
+
+def email_not_verified() -> EmailNotVerified:
+    return EmailNotVerified("Confirm your e-mail address first: POST /auth/verify-email sends a new link")
 
 
 async def read_login_form(request: Request) -> LoginForm:

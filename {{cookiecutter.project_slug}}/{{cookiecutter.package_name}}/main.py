@@ -6,12 +6,13 @@ import logging
 
 from FasterAPI import Faster, JSONResponse, Request
 
-from . import client_address, database, tokens
+from . import client_address, database, mail, tokens
+from .dependencies import EmailNotVerified
 from .hashing import Overloaded
 from .models import Health
 from .openapi import DATABASE_DOWN, TOKEN_URL, add_openapi_routes, body
 from .request_limits import RequestLimits
-from .routers import admin, auth, items, signup, users, well_known
+from .routers import admin, auth, items, recovery, signup, users, well_known
 from .security_headers import SecurityHeaders
 from .settings import settings
 from .stores import StoreUnavailable
@@ -44,12 +45,16 @@ app.add_middleware(
 )
 # Refuse to start on a database that is unreachable or whose schema is behind the code.
 app.on_startup(database.check_schema)
+# The mail sender (mail.py) delivers what requests put in the outbox.
+app.on_startup(mail.start_sender)
+app.on_shutdown(mail.stop_sender)
 app.include_router(auth.router)
 app.include_router(signup.router)
 app.include_router(users.router)
 app.include_router(admin.router)
 app.include_router(items.router)
 app.include_router(well_known.router)
+app.include_router(recovery.router)
 
 HEALTHY = Health()
 
@@ -85,6 +90,10 @@ async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
     return JSONResponse({"detail": "Too many logins at once: try again shortly"}, 503, {"Retry-After": "1"})
 
 
+async def email_not_verified(request: Request, exc: EmailNotVerified) -> JSONResponse:
+    return JSONResponse({"detail": str(exc), "error": "email_not_verified"}, 403)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The framework would answer 500 and drop the exception; log it so it can be fixed.
     logger.exception("Unhandled error on %s %s", request.method, request.path)
@@ -95,5 +104,7 @@ app.add_exception_handler(TokenError, token_error_response)
 app.add_exception_handler(StoreUnavailable, database_unavailable)
 app.add_exception_handler(Throttled, throttled)
 app.add_exception_handler(Overloaded, overloaded)
+app.add_exception_handler(EmailNotVerified, email_not_verified)
 app.add_exception_handler(Exception, unexpected_error)
 add_openapi_routes(app)
+recovery.add_page_routes(app)

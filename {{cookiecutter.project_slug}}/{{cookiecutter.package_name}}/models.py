@@ -46,6 +46,8 @@ class User(msgspec.Struct):
     username: str
     email: str | None = None
     disabled: bool = False
+    # The user proved they read mail at `email` (recovery.py); a new e-mail is unverified again.
+    email_verified: bool = False
 
 
 def new_user_id() -> str:
@@ -71,7 +73,9 @@ class UserInDB(User, kw_only=True):
         return not self.disabled and ADMIN in self.scopes
 
     def public(self) -> User:
-        return User(username=self.username, email=self.email, disabled=self.disabled)
+        return User(
+            username=self.username, email=self.email, disabled=self.disabled, email_verified=self.email_verified
+        )
 
 
 class UserAccount(User, kw_only=True):
@@ -128,6 +132,8 @@ class UserChanges(msgspec.Struct, forbid_unknown_fields=True):
 
     disabled: bool | msgspec.UnsetType = msgspec.UNSET
     scopes: list[Scope] | msgspec.UnsetType = msgspec.UNSET
+    # A new address is unverified until its user follows the mailed link.
+    email: Email | msgspec.UnsetType = msgspec.UNSET
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -135,6 +141,41 @@ class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
 
     current_password: Annotated[str, msgspec.Meta(max_length=passwords.MAX_LENGTH)]
     new_password: NewPassword
+
+
+class ProfileChanges(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of PATCH /users/me: a new e-mail address (unverified until its link is followed)."""
+
+    email: Email
+
+
+class RecoveryRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of POST /auth/password-reset."""
+
+    email: Annotated[str, msgspec.Meta(max_length=320)]
+
+
+# 32 random bytes in URL-safe base64 are 43 characters; anything much longer is not one.
+OneTimeTokenText = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class PasswordReset(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of POST /auth/password-reset/confirm."""
+
+    token: OneTimeTokenText
+    new_password: NewPassword
+
+
+class EmailConfirmation(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of POST /auth/verify-email/confirm."""
+
+    token: OneTimeTokenText
+
+
+class Accepted(msgspec.Struct):
+    """The one answer of POST /auth/password-reset, whoever the address belongs to."""
+
+    detail: str = "If an account has that address, a link to reset its password is on its way"
 
 
 class Item(msgspec.Struct):
@@ -170,6 +211,13 @@ class TokenErrorBody(msgspec.Struct):
     detail: str
     error: str
     error_description: str
+
+
+class EmailNotVerifiedBody(msgspec.Struct):
+    """403 from a route that needs a verified e-mail address (REQUIRE_VERIFIED_EMAIL)."""
+
+    detail: str
+    error: str = "email_not_verified"
 
 
 class TokenValidationErrorBody(msgspec.Struct):

@@ -16,7 +16,7 @@ from . import models
 from .database import CAN_BE_UNAVAILABLE
 from .dependencies import FORM_TYPES
 from .docs import add_docs_routes
-from .models import ErrorDetail, TokenErrorBody, TokenValidationErrorBody, ValidationErrorBody
+from .models import EmailNotVerifiedBody, ErrorDetail, TokenErrorBody, TokenValidationErrorBody, ValidationErrorBody
 from .scopes import SCOPES
 
 SCHEME = "OAuth2PasswordBearer"
@@ -66,22 +66,37 @@ def form_body(model: type[msgspec.Struct]) -> dict:
     return {"requestBody": {"required": True, "content": content}}
 
 
-def required_scopes(handler) -> tuple[str, ...] | None:
-    """The scopes of the handler's require_scopes dependency (dependencies.py); None: not protected."""
+NOT_VERIFIED = body(
+    EmailNotVerifiedBody,
+    'The token lacks a scope the route needs (Bearer error="insufficient_scope", scope="..."), or the '
+    "user's e-mail address is not verified (error: email_not_verified; REQUIRE_VERIFIED_EMAIL is on)",
+)
+
+
+def protection(handler):
+    """The handler's require_scopes dependency (dependencies.py); None: not protected."""
     for parameter in inspect.signature(handler).parameters.values():
         if isinstance(parameter.default, Depends) and hasattr(parameter.default.dependency, "scopes"):
-            return parameter.default.dependency.scopes
+            return parameter.default.dependency
     return None
+
+
+def required_scopes(handler) -> tuple[str, ...] | None:
+    """The scopes of the handler's require_scopes dependency; None: not protected."""
+    dependency = protection(handler)
+    return None if dependency is None else dependency.scopes
 
 
 def document_protection(app: Faster) -> None:
     """Each protected route gets the security requirement that makes the docs send the token, and
     the 401/403 answers of RFC 6750 (its own `responses` win where they say more)."""
     for route in app.routes:
-        scopes = required_scopes(route["handler"])
-        if scopes is not None:
-            route["responses"] = {**BEARER_ERRORS, **(route["responses"] or {})}
-            route["openapi_extra"] = {"security": [{SCHEME: list(scopes)}], **(route["openapi_extra"] or {})}
+        dependency = protection(route["handler"])
+        if dependency is not None:
+            errors = {**BEARER_ERRORS, 403: NOT_VERIFIED} if dependency.verified_email else BEARER_ERRORS
+            route["responses"] = {**errors, **(route["responses"] or {})}
+            security = [{SCHEME: list(dependency.scopes)}]
+            route["openapi_extra"] = {"security": security, **(route["openapi_extra"] or {})}
 
 
 def struct_schemas(structs: list[type[msgspec.Struct]]) -> dict[str, dict]:

@@ -72,6 +72,26 @@ class Settings(msgspec.Struct, frozen=True):
     # A refresh token spent this recently gets the same successor again instead of counting as
     # reuse (two tabs, a retried request); 0 turns the window off.
     refresh_reuse_grace_seconds: float = 10
+    # Mail (mail.py). With SMTP_HOST empty, mails are written to the log instead (development).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    # none: plain SMTP (a local catcher such as Mailpit); starttls: upgrade after connecting; tls: TLS from the start.
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    mail_from: str = "no-reply@localhost"
+    # The service's address as users reach it: the base of the links in mails.
+    public_url: str = "http://127.0.0.1:8000"
+    # Account recovery (recovery.py): how long a reset or verification link works.
+    password_reset_minutes: float = 30
+    email_verification_minutes: float = 24 * 60
+    # Recovery mails one account may be sent per hour; past it requests still answer 202, unmailed.
+    recovery_mails_per_account: int = 3
+    # Recovery requests per client address, and per e-mail address asked about, per hour (then 429).
+    recovery_requests_per_address: int = 20
+    recovery_requests_per_email: int = 5
+    # When true, routes declared with require_scopes(..., verified_email=True) refuse unverified users (403).
+    require_verified_email: bool = False
 {%- if cookiecutter.database != "fake" %}
 {%- if cookiecutter.database == "sqlite" %}
     # A file under the folder the service starts from (data/ is git-ignored).

@@ -54,6 +54,10 @@ class UserStore(Protocol):
         """The user of a (canonical) username as stored now: for logins and the admin routes."""
         ...
 
+    async def get_by_email(self, email: str) -> UserInDB | None:
+        """A user whose e-mail is `email`, compared without regard to case; None if nobody's."""
+        ...
+
     async def get_by_id(self, uid: str) -> UserInDB | None:
         """The user of an id as stored now: for refreshes and every check that must not be stale."""
         ...
@@ -123,4 +127,64 @@ class ThrottleStore(Protocol):
 
     async def forget(self, started_before: float, now: float) -> None:
         """Delete the counters whose window started before `started_before` and that block nothing."""
+        ...
+
+
+class OneTimeTokenRecord(msgspec.Struct, frozen=True):
+    """A reset or verification token as stored (recovery.py): only the SHA-256 of the token."""
+
+    digest: str  # hex SHA-256 of the token the mail carried
+    user_id: str  # UserInDB.uid
+    purpose: str  # what it may be used for, and nothing else
+    expires_at: float
+    # What the token was issued against: a password change voids a reset token, a new e-mail a
+    # verification token.
+    password_changed_at: float = 0.0
+    email: str | None = None
+
+
+class OneTimeTokenStore(Protocol):
+    async def replace(self, record: OneTimeTokenRecord) -> None:
+        """Store `record` and delete every other token of its user and purpose: a newer voids older."""
+        ...
+
+    async def take(self, digest: str, purpose: str) -> OneTimeTokenRecord | None:
+        """Delete and return the token of that digest and purpose, atomically: of two takes at once
+        only one gets it. None when there is none (unknown, used, voided)."""
+        ...
+
+    async def void(self, user_id: str, purpose: str) -> None:
+        """Delete every token of the user for that purpose."""
+        ...
+
+    async def forget(self, now: float) -> None:
+        """Delete the expired tokens."""
+        ...
+
+
+class OutgoingMail(msgspec.Struct, frozen=True):
+    """A mail waiting in the outbox (mail.py) until the sender delivers it."""
+
+    id: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    expires_at: float  # when its link stops working: past it, the mail is dropped unsent
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+
+
+class Outbox(Protocol):
+    async def add(self, mail: OutgoingMail) -> None: ...
+
+    async def claim(self, now: float, lease_seconds: float, limit: int) -> list[OutgoingMail]:
+        """Mails due by `now`, each claimed for `lease_seconds` (its next_attempt_at moved on), so
+        that the sender of another process does not send it too meanwhile."""
+        ...
+
+    async def retry_at(self, mail_id: str, attempts: int, when: float) -> None: ...
+
+    async def remove(self, mail_id: str) -> None:
+        """Sent, or given up: the mail (and the token in it) is gone."""
         ...

@@ -29,7 +29,13 @@ PAGE_PARAMETERS = [
 
 
 def account(user: UserInDB) -> UserAccount:
-    return UserAccount(username=user.username, email=user.email, disabled=user.disabled, scopes=list(user.scopes))
+    return UserAccount(
+        username=user.username,
+        email=user.email,
+        disabled=user.disabled,
+        email_verified=user.email_verified,
+        scopes=list(user.scopes),
+    )
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -101,6 +107,7 @@ async def update_user(*, current_user: User = Depends(admin), username: str, cha
     or giving a scope back revives none."""
     disabled = None if changes.disabled is msgspec.UNSET else changes.disabled
     scopes = None if changes.scopes is msgspec.UNSET else changes.scopes
+    email = None if changes.email is msgspec.UNSET else changes.email
     user = await existing(username)
     drops_admin = scopes is not None and "admin" not in scopes
     if user.username == current_user.username and (disabled or drops_admin):
@@ -108,7 +115,7 @@ async def update_user(*, current_user: User = Depends(admin), username: str, cha
         raise HTTPException(409, "You cannot disable yourself or drop your own admin scope: ask another admin")
     try:
         with account_refusals_answered():
-            return account(await accounts.update_account(user, disabled, scopes))
+            return account(await accounts.update_account(user, disabled, scopes, email))
     except NoSuchUser:  # deleted meanwhile
         raise HTTPException(404, "No such user") from None
 

@@ -10,5 +10,5 @@ router = FasterRouter(prefix="/items", tags=["items"])
 
 
 @router.get("", responses={200: body(list[Item])})
-async def read_items(current_user: User = Depends(require_scopes("items"))) -> list[Item]:
+async def read_items(current_user: User = Depends(require_scopes("items", verified_email=True))) -> list[Item]:
     return [Item(name="Widget", owner=current_user.username)]

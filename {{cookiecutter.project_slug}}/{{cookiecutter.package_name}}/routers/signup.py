@@ -3,7 +3,7 @@ and then the route answers 404 as if it did not exist)."""
 
 from FasterAPI import Depends, FasterRouter, HTTPException, Request
 
-from .. import accounts, client_address
+from .. import accounts, client_address, recovery
 from ..dependencies import account_refusals_answered, require_allowed_origin
 from ..models import SignUp, User
 from ..openapi import BAD_ORIGIN, INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error
@@ -22,7 +22,7 @@ async def require_signup_allowed() -> None:
     status_code=201,
     dependencies=[Depends(require_signup_allowed), Depends(require_allowed_origin)],
     responses={
-        201: body(User, "Created, with the scopes me and items: log in next"),
+        201: body(User, "Created, with the scopes me and items: log in next (a link to verify the e-mail goes to it)"),
         403: BAD_ORIGIN,
         404: error("Sign-up is off (ALLOW_SIGNUP=false, the default)"),
         409: error("The username is taken"),
@@ -39,4 +39,5 @@ async def register(request: Request, new: SignUp) -> User:
     with account_refusals_answered():
         address = client_address.of_request(request)
         user = await accounts.create_account(new.username, new.password, new.email, address=address)
+    await recovery.send_verification(user)  # when it has an address
     return user.public()

@@ -18,6 +18,10 @@ class InMemoryUserStore:
     async def get(self, username: str) -> UserInDB | None:
         return next((user for user in self._users.values() if user.username == username), None)
 
+    async def get_by_email(self, email: str) -> UserInDB | None:
+        wanted = email.casefold()
+        return next((user for user in self._users.values() if (user.email or "").casefold() == wanted), None)
+
     async def get_by_id(self, uid: str) -> UserInDB | None:
         return self._users.get(uid)
 

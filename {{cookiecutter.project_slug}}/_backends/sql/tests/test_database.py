@@ -250,6 +250,13 @@ def test_every_route_that_reads_the_database_answers_503_while_it_is_down(client
         ("post", "/users/{username}/logout-all"): lambda: client.post("/users/alice/logout-all", headers=admin),
         ("get", "/items"): lambda: client.get("/items", headers=token),
         ("get", "/health/ready"): lambda: client.get("/health/ready"),
+        ("post", "/auth/password-reset"): lambda: client.post("/auth/password-reset", json={"email": "a@example.com"}),
+        ("post", "/auth/password-reset/confirm"): lambda: client.post(
+            "/auth/password-reset/confirm", json={"token": "x" * 43, "new_password": strong}
+        ),
+        ("post", "/auth/verify-email"): lambda: client.post("/auth/verify-email", headers=token),
+        ("post", "/auth/verify-email/confirm"): lambda: client.post("/auth/verify-email/confirm", json={"token": "x"}),
+        ("patch", "/users/me"): lambda: client.patch("/users/me", headers=token, json={"email": "a@example.com"}),
     }
     documented = {(method, path) for method, path, op in operations(spec) if str(DATABASE_DOWN) in op["responses"]}
     assert documented == set(requests), "a route documents 503 without a request here, or the other way round"

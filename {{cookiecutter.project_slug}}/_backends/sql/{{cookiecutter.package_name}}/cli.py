@@ -55,7 +55,9 @@ async def create(args: argparse.Namespace) -> str:
     scopes = args.scopes.split() + (["admin"] if args.admin else [])
     accounts.check_username(args.username)  # before asking for a password
     try:
-        user = await accounts.create_account(args.username, read_password(), args.email, tuple(scopes))
+        user = await accounts.create_account(
+            args.username, read_password(), args.email, tuple(scopes), email_verified=args.verified
+        )
     except UserExists:
         raise CommandError(f"a user named {args.username!r} exists already") from None
     return f"Created user {user.username!r} (id {user.uid}) with scopes {' '.join(user.scopes) or '(none)'}."

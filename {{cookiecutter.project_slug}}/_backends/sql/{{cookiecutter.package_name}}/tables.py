@@ -4,7 +4,7 @@ it; after changing a table here, add one with `alembic revision --autogenerate -
 Times are Unix seconds (float), as in token claims, so SQLite and PostgreSQL store them alike.
 """
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, false
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, false
 
 # Fixed constraint names, so migrations can refer to them on every engine.
 metadata = MetaData(
@@ -31,6 +31,8 @@ users = Table(
     Column("password_changed_at", Float, nullable=False),
     # Tokens whose `iat` is earlier are refused (a password change, "sign out everywhere").
     Column("tokens_valid_from", Integer, nullable=False, server_default="0"),
+    # The user followed a verification link mailed to `email` (recovery.py).
+    Column("email_verified", Boolean, nullable=False, server_default=false()),
 )
 
 refresh_tokens = Table(
@@ -64,4 +66,34 @@ login_throttle = Table(
     Column("window_start", Float, nullable=False),
     Column("blocked_until", Float, nullable=False),
     Index("ix_login_throttle_window_start", "window_start"),  # for deleting the old ones
+)
+
+# Reset and verification tokens (recovery.py): only the SHA-256 of each, never the token.
+one_time_tokens = Table(
+    "one_time_tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("expires_at", Float, nullable=False),
+    # What it was issued against: a password change voids a reset token, a new address a verification.
+    Column("password_changed_at", Float, nullable=False),
+    Column("email", String(320)),
+    Index("ix_one_time_tokens_user_id", "user_id"),
+    Index("ix_one_time_tokens_expires_at", "expires_at"),
+)
+
+# Mails waiting to be sent (mail.py); a row goes once its mail is sent or given up.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Float, nullable=False),
+    Index("ix_outbox_next_attempt_at", "next_attempt_at"),
 )

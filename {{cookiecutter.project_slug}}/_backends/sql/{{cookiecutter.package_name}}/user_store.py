@@ -1,6 +1,6 @@
 """Users in the SQL database (tables.users), behind the store interface (stores.py)."""
 
-from sqlalchemy import delete, exists, insert, literal, select, update
+from sqlalchemy import delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +24,7 @@ def to_user(row: Row) -> UserInDB:
         created_at=row.created_at,
         password_changed_at=row.password_changed_at,
         tokens_valid_from=row.tokens_valid_from,
+        email_verified=row.email_verified,
     )
 
 
@@ -38,6 +39,7 @@ def to_row(user: UserInDB) -> dict:
         "created_at": user.created_at,
         "password_changed_at": user.password_changed_at,
         "tokens_valid_from": user.tokens_valid_from,
+        "email_verified": user.email_verified,
     }
 
 
@@ -54,6 +56,14 @@ class SqlUserStore:
         if "\x00" in username:  # PostgreSQL text cannot hold NUL, so no stored name has one
             return None
         return await self._read(users.c.username == username)
+
+    async def get_by_email(self, email: str) -> UserInDB | None:
+        if "\x00" in email:
+            return None
+        query = select(users).where(func.lower(users.c.email) == email.lower()).order_by(users.c.id).limit(1)
+        async with transaction() as connection:
+            row = (await connection.execute(query)).first()
+        return to_user(row) if row is not None else None
 
     async def get_by_id(self, uid: str) -> UserInDB | None:
         return await self._read(users.c.uid == uid) if "\x00" not in uid else None
