@@ -231,6 +231,10 @@ def test_json_bodies_say_that_they_refuse_unknown_fields(spec):
         ("post", "/users"),
         ("patch", "/users/{username}"),
         ("post", "/users/me/password"),
+        ("patch", "/users/me"),
+        ("post", "/auth/password-reset"),
+        ("post", "/auth/password-reset/confirm"),
+        ("post", "/auth/verify-email/confirm"),
     }
     assert all(schema["additionalProperties"] is False for schema in bodies.values())
 
@@ -289,7 +293,8 @@ def test_patterns_read_the_same_in_python_and_in_ecma_262(spec):
         for field in body["properties"].values()
         if "pattern" in field
     ]
-    assert len(patterns) == 4  # username and email, of sign-up and of an admin's new user
+    # username and email of sign-up and of an admin's new user; the emails of a reset and a change
+    assert len(patterns) == 6
     for pattern in patterns:
         assert not re.search(r"\\[wWsSdD]", pattern), pattern
         assert pattern.endswith("$(?!\\n)"), pattern
