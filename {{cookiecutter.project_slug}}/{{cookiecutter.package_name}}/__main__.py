@@ -38,6 +38,13 @@ def parser() -> argparse.ArgumentParser:
     ]:
         users.add_parser(action, help=text).add_argument("username")
     users.add_parser("list", help="list every user")
+
+    audit = commands.add_parser("audit", help="read the audit trail").add_subparsers(dest="action", metavar="ACTION")
+    audit.required = True
+    tail = audit.add_parser("tail", help="the newest audit events, oldest first, one JSON object a line")
+    tail.add_argument("-n", "--lines", type=int, default=20, help="how many (default 20)")
+    tail.add_argument("--user", help="only events of this user, as actor or subject")
+    tail.add_argument("--event", help="only this event")
     return parser
 
 

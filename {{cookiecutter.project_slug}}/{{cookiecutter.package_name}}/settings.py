@@ -57,6 +57,13 @@ class Settings(msgspec.Struct, frozen=True):
     # A refresh token spent this recently gets the same successor again instead of counting as
     # reuse (two tabs, a retried request); 0 turns the window off.
     refresh_reuse_grace_seconds: float = 10
+    # Log lines as `text` (a terminal) or `json` (one object a line: the container image's choice).
+    log_format: Literal["text", "json"] = "text"
+    # GET /metrics (Prometheus) is served only when true, and only to these addresses or networks.
+    metrics_enabled: bool = False
+    metrics_allowed_addresses: str = "127.0.0.1, ::1"
+    # Audit events older than this many days are deleted (SQL databases); 0 keeps them all.
+    audit_retention_days: int = 90
 {%- if cookiecutter.database != "fake" %}
 {%- if cookiecutter.database == "sqlite" %}
     # A file under the folder the service starts from (data/ is git-ignored).
