@@ -62,8 +62,6 @@ class Settings(msgspec.Struct, frozen=True):
     # GET /metrics (Prometheus) is served only when true, and only to these addresses or networks.
     metrics_enabled: bool = False
     metrics_allowed_addresses: str = "127.0.0.1, ::1"
-    # Audit events older than this many days are deleted (SQL databases); 0 keeps them all.
-    audit_retention_days: int = 90
 {%- if cookiecutter.database != "fake" %}
 {%- if cookiecutter.database == "sqlite" %}
     # A file under the folder the service starts from (data/ is git-ignored).
@@ -78,6 +76,8 @@ class Settings(msgspec.Struct, frozen=True):
     database_timeout_seconds: float = 5.0
     # How stale a user record may be on protected routes of other processes (see README).
     user_cache_seconds: float = 5.0
+    # Audit events older than this many days are deleted from audit_events; 0 keeps them all.
+    audit_retention_days: int = 90
 {%- endif %}
 
     @property
