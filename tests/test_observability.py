@@ -26,6 +26,9 @@ from . import postgres
 from .conftest import free_port, run, serve, uvicorn_command
 from .test_sql_service import PASSWORD, Service
 
+# Password hashing takes seconds on a machine busy with other tests.
+TIMEOUT = 30
+http = httpx.Client(timeout=TIMEOUT)
 NEW_PASSWORD = "a whole new passphrase 42"
 BOB_PASSWORD = "bob's own long passphrase"
 OPS_ENV = {
@@ -79,7 +82,7 @@ def prepared(service: Service) -> Bake:
 
 
 def login(url: str, username: str, password: str, **options) -> httpx.Response:
-    return httpx.post(f"{url}/auth/token", data={"username": username, "password": password}, **options)
+    return http.post(f"{url}/auth/token", data={"username": username, "password": password}, **options)
 
 
 def cookie(response: httpx.Response) -> str:
@@ -110,22 +113,22 @@ def test_each_event_once_with_its_fields_and_no_secrets(bake):
         note("login.succeeded", first, "alice", "alice")
         secrets += [first.json()["access_token"], cookie(first)]
 
-        renewed = httpx.post(f"{url}/auth/refresh", headers=with_cookie(cookie(first)))
+        renewed = http.post(f"{url}/auth/refresh", headers=with_cookie(cookie(first)))
         assert renewed.status_code == 200
         note("session.refreshed", renewed, "alice", "alice")
         secrets += [renewed.json()["access_token"], cookie(renewed)]
-        replayed = httpx.post(f"{url}/auth/refresh", headers=with_cookie(cookie(first)))
+        replayed = http.post(f"{url}/auth/refresh", headers=with_cookie(cookie(first)))
         assert replayed.status_code == 401
         note("session.reuse_detected", replayed, None, "alice")
 
         second = login(url, "alice", alice_password)
         secrets += [second.json()["access_token"], cookie(second)]
         expected["login.succeeded"] = None  # two logins now: checked by count below
-        logout = httpx.post(f"{url}/auth/logout", headers=with_cookie(cookie(second)))
+        logout = http.post(f"{url}/auth/logout", headers=with_cookie(cookie(second)))
         assert logout.status_code == 204
         note("session.logout", logout, "alice", "alice")
 
-        signup = httpx.post(f"{url}/auth/register", json={"username": "Bob", "password": BOB_PASSWORD})
+        signup = http.post(f"{url}/auth/register", json={"username": "Bob", "password": BOB_PASSWORD})
         assert signup.status_code == 201, signup.text
         note("user.signed_up", signup, None, "bob")
         failed = login(url, "bob", "not bob's password")
@@ -139,7 +142,7 @@ def test_each_event_once_with_its_fields_and_no_secrets(bake):
         bob = login(url, "bob", BOB_PASSWORD)
         assert bob.status_code == 200
         secrets += [bob.json()["access_token"], cookie(bob)]
-        changed = httpx.post(
+        changed = http.post(
             f"{url}/users/me/password",
             json={"current_password": BOB_PASSWORD, "new_password": NEW_PASSWORD},
             headers=bearer(bob),
@@ -148,13 +151,13 @@ def test_each_event_once_with_its_fields_and_no_secrets(bake):
         note("password.changed", changed, "bob", "bob")
         bob = login(url, "bob", NEW_PASSWORD)
         secrets += [bob.json()["access_token"], cookie(bob)]
-        everywhere = httpx.post(f"{url}/auth/logout-all", headers=with_cookie(cookie(bob)))
+        everywhere = http.post(f"{url}/auth/logout-all", headers=with_cookie(cookie(bob)))
         assert everywhere.status_code == 204
         note("session.logout_all", everywhere, "bob", "bob")
 
         if sql:  # an admin exists only where the CLI could make one
             admin = bearer(second)
-            carol = httpx.post(
+            carol = http.post(
                 f"{url}/users", json={"username": "carol", "password": NEW_PASSWORD, "scopes": ["me"]}, headers=admin
             )
             assert carol.status_code == 201, carol.text
@@ -165,18 +168,18 @@ def test_each_event_once_with_its_fields_and_no_secrets(bake):
                 ("user.scopes_changed", {"scopes": ["me", "items"]}),
                 ("user.changed", {"disabled": False}),
             ]:
-                answer = httpx.patch(f"{url}/users/carol", json=change, headers=admin)
+                answer = http.patch(f"{url}/users/carol", json=change, headers=admin)
                 assert answer.status_code == 200, answer.text
                 note(event, answer, "alice", "carol")
-            cut = httpx.post(f"{url}/users/carol/logout-all", headers=admin)
+            cut = http.post(f"{url}/users/carol/logout-all", headers=admin)
             assert cut.status_code == 204
             note("user.logout_all", cut, "alice", "carol")
             bake.service.command("users", "delete", "carol")
 
-            page = httpx.get(f"{url}/audit-events", params={"limit": 100}, headers=admin)
+            page = http.get(f"{url}/audit-events", params={"limit": 100}, headers=admin)
             assert page.status_code == 200, page.text
             assert page.json()["next_offset"] is None
-            only_carol = httpx.get(f"{url}/audit-events", params={"user": "Carol", "limit": 2}, headers=admin).json()
+            only_carol = http.get(f"{url}/audit-events", params={"user": "Carol", "limit": 2}, headers=admin).json()
             assert [event["subject_name"] for event in only_carol["events"]] == ["carol", "carol"]
             assert only_carol["next_offset"] == 2
         else:
@@ -220,9 +223,9 @@ def test_each_event_once_with_its_fields_and_no_secrets(bake):
 
 def test_request_ids_flow_from_a_trusted_proxy_and_are_made_for_others(bake):
     with bake.serve(LOG_FORMAT="json", TRUSTED_PROXIES="127.0.0.1") as url:
-        given = httpx.get(f"{url}/health", headers={"X-Request-ID": "proxy-id-123"})
+        given = http.get(f"{url}/health", headers={"X-Request-ID": "proxy-id-123"})
         assert given.headers["x-request-id"] == "proxy-id-123"
-        other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=TIMEOUT)
         made = other.get(f"{url}/health", headers={"X-Request-ID": "forged-id-456"})
         assert made.headers["x-request-id"] not in ("forged-id-456", "")
         made_id = made.headers["x-request-id"]
@@ -244,11 +247,11 @@ def metric(text: str, name: str, **labels: str) -> float:
 def test_metrics_move_and_are_refused_elsewhere(bake):
     password = PASSWORD if bake.service else "secret"
     with bake.serve(METRICS_ENABLED="true") as url:
-        before = httpx.get(f"{url}/metrics").text
+        before = http.get(f"{url}/metrics").text
         assert login(url, "alice", password).status_code == 200
         assert login(url, "alice", "wrong").status_code == 401
-        httpx.get(f"{url}/users/nobody-here")  # a route template, not a new series per name
-        after = httpx.get(f"{url}/metrics")
+        http.get(f"{url}/users/nobody-here")  # a route template, not a new series per name
+        after = http.get(f"{url}/metrics")
         assert after.headers["content-type"].startswith("text/plain")
         for outcome in ("succeeded", "failed"):
             old, new = (metric(text, "logins_total", outcome=outcome) for text in (before, after.text))
@@ -258,11 +261,11 @@ def test_metrics_move_and_are_refused_elsewhere(bake):
         assert metric(after.text, "http_request_duration_seconds_count", route="/auth/token") >= 2
         assert "nobody-here" not in after.text
         assert metric(after.text, "password_checks_limit") > 0
-        other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=TIMEOUT)
         refused = other.get(f"{url}/metrics")
         assert refused.status_code == 404
     with bake.serve() as url:  # off by default
-        assert httpx.get(f"{url}/metrics").status_code == 404
+        assert http.get(f"{url}/metrics").status_code == 404
 
 
 def test_metrics_add_up_across_two_workers(bake, tmp_path):
@@ -275,10 +278,10 @@ def test_metrics_add_up_across_two_workers(bake, tmp_path):
     env = {**bake.env, "METRICS_ENABLED": "true", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
     with serve(command, bake.project, port, env) as url:
         time.sleep(1)  # both workers up
-        before = metric(httpx.get(f"{url}/metrics").text, "http_requests_total", route="/health")
+        before = metric(http.get(f"{url}/metrics").text, "http_requests_total", route="/health")
         for _ in range(40):  # a new connection each: the kernel spreads them over the workers
             assert httpx.get(f"{url}/health").status_code == 200
-        after = metric(httpx.get(f"{url}/metrics").text, "http_requests_total", route="/health")
+        after = metric(http.get(f"{url}/metrics").text, "http_requests_total", route="/health")
     assert after - before == 40
     assert len({path.name.rsplit("_", 1)[-1] for path in folder.glob("counter_*.db")}) == 2  # both counted
 
