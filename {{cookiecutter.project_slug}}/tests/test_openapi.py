@@ -139,6 +139,7 @@ NEEDED_SCOPES = {
     ("post", "/users"): ["admin"],
     ("patch", "/users/{username}"): ["admin"],
     ("post", "/users/{username}/logout-all"): ["admin"],
+    ("get", "/audit-events"): ["admin"],
 }
 
 
