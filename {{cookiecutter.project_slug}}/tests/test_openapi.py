@@ -333,6 +333,10 @@ PROBES = {
     ("post", "/users/me/password", 503): lambda client: while_every_hashing_thread_is_taken(
         client, lambda client: change_password(client, own_token())
     ),
+    ("get", "/audit-events", 200): lambda client: client.get("/audit-events?event=login.failed", headers=admin_token()),
+    ("get", "/audit-events", 401): lambda client: client.get("/audit-events"),
+    ("get", "/audit-events", 403): lambda client: client.get("/audit-events", headers=bearer(make_token())),
+    ("get", "/audit-events", 422): lambda client: client.get("/audit-events?since=yesterday", headers=admin_token()),
     ("get", "/users", 200): lambda client: client.get("/users", headers=admin_token()),
     ("get", "/users", 401): lambda client: client.get("/users"),
     ("get", "/users", 403): lambda client: client.get("/users", headers=bearer(make_token())),

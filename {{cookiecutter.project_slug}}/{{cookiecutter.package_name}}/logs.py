@@ -13,7 +13,8 @@ import msgspec
 from .request_context import request_id
 
 # The standard record attributes: anything else passed in `extra=` is a field of the line.
-STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# uvicorn's `color_message` repeats the message with terminal colours.
+STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def fields_of(record: logging.LogRecord) -> dict:
