@@ -54,7 +54,7 @@ OVERLOADED = body(
     ServerError,
     "Too many logins are waiting for a password check"
     + (", or the database is not available" if CAN_BE_UNAVAILABLE else "")
-    + ": retry after Retry-After"
+    + ": retry after Retry-After",
 )
 
 
