@@ -74,6 +74,11 @@ def route_of(scope: dict) -> str:
     return "/".join("{" + names[part] + "}" if part in names else part for part in path.split("/"))
 
 
+# The children of each (route, method, status) seen: labels() costs a lock and a lookup per call.
+# Few keys: route templates, not paths.
+SERIES: dict[tuple, tuple] = {}
+
+
 class RequestMetrics:
     def __init__(self, app) -> None:
         self.app = app
@@ -94,9 +99,10 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            route = route_of(scope)
-            latency.labels(route).observe(time.perf_counter() - start)
-            requests.labels(route, scope["method"], str(status)).inc()
+            key = (route_of(scope), scope["method"], status)
+            series = SERIES.get(key) or SERIES.setdefault(key, (latency.labels(key[0]), requests.labels(*key)))
+            series[0].observe(time.perf_counter() - start)
+            series[1].inc()
 
 
 def allowed(request: Request) -> bool:
