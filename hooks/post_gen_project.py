@@ -35,7 +35,7 @@ BACKENDS_DIR = "_backends"
 BACKEND_OF_DATABASE = {"fake": "fake", "sqlite": "sql", "postgresql": "sql"}
 
 OPTIONAL_FILES = {
-    "use_docker": ["Dockerfile", ".dockerignore", "compose.yaml"],
+    "use_docker": ["Dockerfile", ".dockerignore", "compose.yaml", "prometheus"],
     # .github/dependabot.yml stays: it updates the lock (and the base image) with or without CI.
     "ci": [".github/workflows"],
 }

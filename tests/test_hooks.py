@@ -100,18 +100,23 @@ def test_the_chosen_backend_moves_into_place_and_no_other(tmp_path, database, ba
     assert sorted(path.name for path in (tmp_path / "tests").iterdir()) == [f"test_{backend}.py"]
 
 
+DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml", "prometheus"}
+
+
 @pytest.mark.parametrize(
     ("use_docker", "ci", "kept", "removed"),
     [
-        ("yes", "github-actions", {"Dockerfile", ".dockerignore", "compose.yaml", ".github/workflows"}, set()),
-        ("no", "none", set(), {"Dockerfile", ".dockerignore", "compose.yaml", ".github/workflows"}),
-        ("no", "github-actions", {".github/workflows"}, {"Dockerfile", ".dockerignore", "compose.yaml"}),
+        ("yes", "github-actions", {*DOCKER_FILES, ".github/workflows"}, set()),
+        ("no", "none", set(), {*DOCKER_FILES, ".github/workflows"}),
+        ("no", "github-actions", {".github/workflows"}, DOCKER_FILES),
     ],
 )
 def test_files_of_options_not_taken_are_removed(tmp_path, use_docker, ci, kept, removed):
     (tmp_path / "Dockerfile").write_text("FROM python\n")
     (tmp_path / ".dockerignore").write_text(".env\n")
     (tmp_path / "compose.yaml").write_text("services: {}\n")
+    (tmp_path / "prometheus").mkdir()
+    (tmp_path / "prometheus" / "rules.yml").write_text("groups: []\n")
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / ".github" / "dependabot.yml").write_text("version: 2\n")
     post_gen_project.remove_unused_files(tmp_path, use_docker=use_docker, ci=ci)

@@ -217,6 +217,7 @@ def test_files_of_options_taken_and_only_those(bakes, name):
         assert f"{bake.package}/{each_backend}" in present
     assert not any(name.startswith("_backends") for name in present)
     assert ("compose.yaml" in present) == (bake.options["use_docker"] == "yes" and bake.options["database"] != "fake")
+    assert ("prometheus/rules.yml" in present) == ("compose.yaml" in present)
     dependencies = (bake.path / "pyproject.toml").read_text()
     if bake.options["database"] == "fake":
         assert not sql_files & present

@@ -43,7 +43,7 @@ def password_flow_schemes(spec: dict) -> list[str]:
 
 SCHEMA_WORDS = {"$ref", "type", "properties", "required", "items", "nullable", "minLength", "maxLength"}
 NOTES = {"title", "description", "default"}  # documentation only
-JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int}
+JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int, "number": (int, float)}
 
 
 def check(value: object, schema: dict, spec: dict, where: str = "body") -> None:
@@ -58,7 +58,7 @@ def check(value: object, schema: dict, spec: dict, where: str = "body") -> None:
         assert schema.get("nullable"), f"{where}: null where the schema allows none"
         return
     kind = schema["type"]
-    is_bool_as_int = kind == "integer" and isinstance(value, bool)
+    is_bool_as_int = kind in ("integer", "number") and isinstance(value, bool)
     assert isinstance(value, JSON_TYPES[kind]) and not is_bool_as_int, f"{where}: {value!r} is not {kind}"
     if kind == "object":
         properties = schema.get("properties", {})
@@ -146,6 +146,7 @@ NEEDED_SCOPES = {
     ("post", "/users/{username}/logout-all"): ["admin"],
     ("post", "/auth/verify-email"): ["me"],
     ("patch", "/users/me"): ["me"],
+    ("get", "/audit-events"): ["admin"],
 }
 
 
@@ -569,6 +570,10 @@ PROBES = {
     ("post", "/users/me/password", 503): lambda client: while_every_hashing_thread_is_taken(
         client, lambda client: change_password(client, own_token())
     ),
+    ("get", "/audit-events", 200): lambda client: client.get("/audit-events?event=login.failed", headers=admin_token()),
+    ("get", "/audit-events", 401): lambda client: client.get("/audit-events"),
+    ("get", "/audit-events", 403): lambda client: client.get("/audit-events", headers=bearer(make_token())),
+    ("get", "/audit-events", 422): lambda client: client.get("/audit-events?since=yesterday", headers=admin_token()),
     ("get", "/users", 200): lambda client: client.get("/users", headers=admin_token()),
     ("get", "/users", 401): lambda client: client.get("/users"),
     ("get", "/users", 403): lambda client: client.get("/users", headers=bearer(make_token())),

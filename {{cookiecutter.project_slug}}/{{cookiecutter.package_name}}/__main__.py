@@ -52,6 +52,12 @@ def parser() -> argparse.ArgumentParser:
     signing.add_parser("retire", help="delete a key that no longer signs; its tokens are refused").add_argument(
         "kid", help='as `keys list` shows it (one made elsewhere that starts with "-": put -- before it)'
     )
+    audit = commands.add_parser("audit", help="read the audit trail").add_subparsers(dest="action", metavar="ACTION")
+    audit.required = True
+    tail = audit.add_parser("tail", help="the newest audit events, oldest first, one JSON object a line")
+    tail.add_argument("-n", "--lines", type=int, default=20, help="how many (default 20)")
+    tail.add_argument("--user", help="only events of this user, as actor or subject")
+    tail.add_argument("--event", help="only this event")
     return parser
 
 

@@ -18,8 +18,8 @@ from contextlib import asynccontextmanager
 
 import msgspec
 
+from . import audit, sessions, throttle
 from . import scopes as scope_names
-from . import sessions, throttle
 from .hashing import hash_password_in_thread, verify_password_in_thread
 from .models import USERNAME_CHARACTERS, UserInDB
 from .passwords import WeakPassword, check_password
@@ -61,17 +61,28 @@ async def find(username: str) -> UserInDB | None:
     return await user_store.get(canonical_username(username))
 
 
-async def authenticate(username: str, password: str, address: str) -> UserInDB:
+async def authenticate(username: str, password: str, address: str, login: bool = True) -> UserInDB:
     """The user whose password this is, throttled per name and address (throttle.py: Throttled
-    before any hashing); BadCredentials otherwise."""
-    async with throttle.attempt(canonical_username(username), address) as attempt:
-        user = await find(username)
-        # Unknown users are checked against a dummy hash, so the answer time does not tell them apart.
-        password_ok = await verify_password_in_thread(password, user.hashed_password if user else None)
-        if not password_ok or user is None or user.disabled:
-            attempt.failed()
-            raise BadCredentials
-        attempt.succeeded()
+    before any hashing); BadCredentials otherwise. `login`: a login (its success is recorded by
+    sessions.start), not a check of the current password before a change."""
+    name = canonical_username(username)
+    try:
+        async with throttle.attempt(name, address) as attempt:
+            user = await find(username)
+            # Unknown users are checked against a dummy hash, so the answer time does not tell them apart.
+            password_ok = await verify_password_in_thread(password, user.hashed_password if user else None)
+            if not password_ok or user is None or user.disabled:
+                attempt.failed()
+                raise BadCredentials
+            attempt.succeeded()
+    except BadCredentials:
+        reason = "unknown user" if user is None else "disabled" if user.disabled else "wrong password"
+        event = "login.failed" if login else "password.check_failed"
+        await audit.record(event, user, subject_name=name, outcome="failure", detail=reason)
+        raise
+    except throttle.Throttled:
+        await audit.record("login.throttled", subject_name=name, outcome="refused")
+        raise
     return user
 
 
@@ -111,6 +122,10 @@ async def create_account(
             password_changed_at=now,
         )
         await user_store.create(user)
+    # From an address with no signed-in actor: someone signed themselves up.
+    context = audit.current.get()
+    signed_up = address is not None and (context is None or context.actor_id is None)
+    await audit.record("user.signed_up" if signed_up else "user.created", user, detail=f"scopes={' '.join(granted)}")
     return user
 
 
@@ -119,7 +134,9 @@ async def change_password(user: UserInDB, password: str) -> UserInDB:
     check_password(password)
     hashed = await hash_password_in_thread(password)
     changed = msgspec.structs.replace(user, hashed_password=hashed, password_changed_at=time.time())
-    return await sessions.end_all(changed)
+    changed = await sessions.end_all(changed)
+    await audit.record("password.changed", changed)
+    return changed
 
 
 async def update_account(
@@ -139,8 +156,27 @@ async def update_account(
     changed = msgspec.structs.replace(user, **changes)
     keep_an_admin = user.is_enabled_admin and not changed.is_enabled_admin
     if (changed.disabled and not user.disabled) or not set(user.scopes) <= set(changed.scopes):
-        return await sessions.end_all(changed, keep_an_admin=keep_an_admin)
-    await user_store.save(changed, keep_an_admin=keep_an_admin)
+        changed = await sessions.end_all(changed, keep_an_admin=keep_an_admin)
+    else:
+        await user_store.save(changed, keep_an_admin=keep_an_admin)
+    await record_changes(user, changed)
+    return changed
+
+
+async def record_changes(before: UserInDB, after: UserInDB) -> None:
+    if after.disabled != before.disabled:
+        await audit.record("user.disabled" if after.disabled else "user.enabled", after)
+    if after.scopes != before.scopes:
+        change = f"{' '.join(before.scopes)} -> {' '.join(after.scopes)}"
+        await audit.record("user.scopes_changed", after, detail=change)
+    if after.disabled == before.disabled and after.scopes == before.scopes:
+        await audit.record("user.changed", after, detail="no change")
+
+
+async def sign_out_everywhere(user: UserInDB) -> UserInDB:
+    """An admin ends every session of `user` (a stolen device, a leaked token)."""
+    changed = await sessions.end_all(user)
+    await audit.record("user.logout_all", changed)
     return changed
 
 
@@ -149,3 +185,4 @@ async def delete_account(user: UserInDB) -> None:
     if user.is_enabled_admin:  # disabling first keeps the last-admin rule in one place: the store
         await update_account(user, disabled=True)
     await user_store.delete(user.uid)
+    await audit.record("user.deleted", user)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from passlib.context import CryptContext
 
+from . import metrics
 from .settings import settings
 
 # bcrypt_sha256 runs HMAC-SHA256 before bcrypt, so passwords past bcrypt's 72-byte limit are
@@ -69,13 +70,16 @@ class CheckQueue:
         if self.pending >= self.limit:
             raise Overloaded
         self.pending += 1
+        metrics.password_checks_pending.inc()
         try:
             return await asyncio.get_running_loop().run_in_executor(_hashing_threads, work, *args)
         finally:
             self.pending -= 1
+            metrics.password_checks_pending.dec()
 
 
 password_checks = CheckQueue(_cpus or 1, settings.password_checks_waiting_per_cpu)
+metrics.password_checks_limit.set(password_checks.limit)
 
 
 async def verify_password_in_thread(password: str, hashed_password: str | None) -> bool:

@@ -3,22 +3,25 @@ and the API docs."""
 
 import asyncio
 import logging
+import os
 
 from FasterAPI import Faster, JSONResponse, Request
 
-from . import client_address, database, mail, tokens
+from . import client_address, database, logs, mail, metrics, tokens
 from .dependencies import EmailNotVerified
 from .hashing import Overloaded
 from .models import Health
 from .openapi import DATABASE_DOWN, TOKEN_URL, add_openapi_routes, body
+from .request_context import RequestContextMiddleware, request_id
 from .request_limits import RequestLimits
-from .routers import admin, auth, items, recovery, signup, users, well_known
+from .routers import admin, audit_events, auth, items, recovery, signup, users, well_known
 from .security_headers import SecurityHeaders
 from .settings import settings
 from .stores import StoreUnavailable
 from .throttle import Throttled
 from .token_errors import TokenError, token_error_response
 
+logs.configure(settings.log_format)
 logger = logging.getLogger(__name__)
 # Login throttling counts by the socket peer unless it is in TRUSTED_PROXIES: keep uvicorn from
 # replacing the peer with X-Forwarded-For before this app sees it, however it was started.
@@ -35,6 +38,14 @@ app = Faster(
     docs_url=None,
     redoc_url=None,
 )
+# Outermost first: the request id and the actor are known to every later layer and log line.
+app.add_middleware(RequestContextMiddleware)
+if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+    from . import tracing  # the optional `otel` dependencies: imported only when traces are wanted
+
+    app.add_middleware(tracing.middleware())
+if settings.metrics_enabled:
+    app.add_middleware(metrics.RequestMetrics)
 app.add_middleware(SecurityHeaders)
 app.add_middleware(
     RequestLimits,
@@ -55,6 +66,9 @@ app.include_router(admin.router)
 app.include_router(items.router)
 app.include_router(well_known.router)
 app.include_router(recovery.router)
+app.include_router(audit_events.router)
+if settings.metrics_enabled:
+    app.get("/metrics", include_in_schema=False)(metrics.metrics_answer)
 
 HEALTHY = Health()
 
@@ -72,14 +86,21 @@ async def ready() -> Health:
     return HEALTHY
 
 
+def server_error(status: int, detail: str, headers: dict | None = None) -> JSONResponse:
+    """A 5xx answer: its request id finds the request's log lines."""
+    return JSONResponse({"detail": detail, "request_id": request_id()}, status, headers)
+
+
 async def database_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
     # Logged where it happened (database.py); the client may simply try again.
-    return JSONResponse({"detail": "The database is not available: try again shortly"}, 503, {"Retry-After": "5"})
+    metrics.refusals.labels("503", "database_unavailable").inc()
+    return server_error(503, "The database is not available: try again shortly", {"Retry-After": "5"})
 
 
 async def throttled(request: Request, exc: Throttled) -> JSONResponse:
     # Decided before any password check; held a moment so that refusals cannot become a flood
     # that takes the CPU from everyone else (the hashing threads run at a lower priority).
+    metrics.refusals.labels("429", "throttled").inc()
     await asyncio.sleep(settings.login_refusal_delay_seconds)
     refusal = TokenError(429, "slow_down", exc.description, headers={"Retry-After": str(exc.retry_after)})
     return await token_error_response(request, refusal)
@@ -87,7 +108,8 @@ async def throttled(request: Request, exc: Throttled) -> JSONResponse:
 
 async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
     # A hashing thread frees within a fraction of a second: the client may try again soon.
-    return JSONResponse({"detail": "Too many logins at once: try again shortly"}, 503, {"Retry-After": "1"})
+    metrics.refusals.labels("503", "password_queue_full").inc()
+    return server_error(503, "Too many logins at once: try again shortly", {"Retry-After": "1"})
 
 
 async def email_not_verified(request: Request, exc: EmailNotVerified) -> JSONResponse:
@@ -97,7 +119,7 @@ async def email_not_verified(request: Request, exc: EmailNotVerified) -> JSONRes
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The framework would answer 500 and drop the exception; log it so it can be fixed.
     logger.exception("Unhandled error on %s %s", request.method, request.path)
-    return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+    return server_error(500, "Internal Server Error")
 
 
 app.add_exception_handler(TokenError, token_error_response)

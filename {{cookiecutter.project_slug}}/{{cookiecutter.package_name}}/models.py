@@ -193,6 +193,13 @@ class ErrorDetail(msgspec.Struct):
     detail: str
 
 
+class ServerError(msgspec.Struct):
+    """The body of a 5xx answer: `request_id` finds the request's log lines."""
+
+    detail: str
+    request_id: str | None = None
+
+
 class ValidationProblem(msgspec.Struct):
     loc: list[str]
     msg: str

@@ -16,7 +16,14 @@ from . import models
 from .database import CAN_BE_UNAVAILABLE
 from .dependencies import FORM_TYPES
 from .docs import add_docs_routes
-from .models import EmailNotVerifiedBody, ErrorDetail, TokenErrorBody, TokenValidationErrorBody, ValidationErrorBody
+from .models import (
+    EmailNotVerifiedBody,
+    ErrorDetail,
+    ServerError,
+    TokenErrorBody,
+    TokenValidationErrorBody,
+    ValidationErrorBody,
+)
 from .scopes import SCOPES
 
 SCHEME = "OAuth2PasswordBearer"
@@ -44,7 +51,9 @@ TOO_LARGE = error("The request body is larger than MAX_BODY_BYTES")
 NOT_JSON = error("The request has a body whose Content-Type is not application/json")
 BAD_ORIGIN = error("The Origin header names a site that is not allowed")
 # Every route that reads the stores may answer 503, unless they live in memory (database=fake).
-DATABASE_DOWN = {503: error("The database is not available: retry after Retry-After")} if CAN_BE_UNAVAILABLE else {}
+DATABASE_DOWN = (
+    {503: body(ServerError, "The database is not available: retry after Retry-After")} if CAN_BE_UNAVAILABLE else {}
+)
 # The answers of every route behind require_scopes (RFC 6750 3.1).
 BEARER_ERRORS = {
     401: error('No token (WWW-Authenticate: Bearer), or a bad, expired or revoked one (Bearer error="invalid_token")'),
@@ -53,10 +62,11 @@ BEARER_ERRORS = {
 }
 THROTTLED = body(TokenErrorBody, "Too many failed logins, or attempts at once: retry after Retry-After")
 # Logins also get 503 when too many password checks wait already (security.CheckQueue).
-OVERLOADED = error(
+OVERLOADED = body(
+    ServerError,
     "Too many logins are waiting for a password check"
     + (", or the database is not available" if CAN_BE_UNAVAILABLE else "")
-    + ": retry after Retry-After"
+    + ": retry after Retry-After",
 )
 
 

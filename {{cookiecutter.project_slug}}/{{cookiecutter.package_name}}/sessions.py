@@ -20,9 +20,11 @@ from collections.abc import Iterable
 
 import msgspec
 
+from . import audit, metrics
 from . import scopes as scope_names
 from .models import UserInDB
 from .refresh_store import refresh_store
+from .request_context import current
 from .settings import settings
 from .stores import RefreshRecord
 from .token_cache import VerifiedTokenCache
@@ -74,6 +76,9 @@ async def authenticate(token: str, needed: frozenset[str]) -> UserInDB:
         raise InvalidToken("revoked")
     if not (needed <= claims.scopes and needed.issubset(user.scopes)):
         raise MissingScope
+    context = current.get()
+    if context is not None:  # the actor of any audit event this request records
+        context.actor_id, context.actor_name = user.uid, user.username
     return user
 
 
@@ -115,6 +120,7 @@ async def start(user: UserInDB, requested: Iterable[str]) -> Issued:
     granted = " ".join(scope_names.grant(requested, user.scopes))
     refresh_token, record = new_refresh_token(user, family=secrets.token_urlsafe(16), scope=granted)
     await refresh_store.add(record)
+    await audit.record("login.succeeded", user, actor=user, detail=f"scope={granted}")
     return issued(user, granted, refresh_token)
 
 
@@ -134,13 +140,17 @@ async def rotate(refresh_token: str) -> Issued:
         raise SessionRefused("This login's scopes are no longer allowed: log in again") from None
     successor, record = new_refresh_token(user, family=claims.fam, scope=claims.scope)
     if await refresh_store.rotate(claims.jti, record):
+        await audit.record("session.refreshed", user, actor=user)
         return issued(user, granted, successor)
     if settings.refresh_reuse_grace_seconds > 0:
         since = time.time() - settings.refresh_reuse_grace_seconds
         live = await refresh_store.successor_spent_since(claims.jti, since)
         if live is not None:  # the same successor again: whichever answer the browser keeps works
+            await audit.record("session.refreshed", user, actor=user, detail="retry window")
             return issued(user, granted, encode_token(claims_of(live)))
     await refresh_store.revoke_family(claims.fam)  # a token used twice: one copy was stolen
+    metrics.reuse_detections.inc()
+    await audit.record("session.reuse_detected", user, outcome="refused", detail="login revoked")
     raise SessionRefused("Refresh token already used or revoked: log in again")
 
 
@@ -151,6 +161,8 @@ async def end(refresh_token: str | None) -> None:
     except SessionRefused:
         return
     await refresh_store.revoke_family(claims.fam)
+    user = await user_store.get_by_id(claims.sub)
+    await audit.record("session.logout", user, actor=user)
 
 
 async def end_all_of(refresh_token: str | None) -> UserInDB:
@@ -159,7 +171,9 @@ async def end_all_of(refresh_token: str | None) -> UserInDB:
     user = await user_store.get_by_id(claims.sub)
     if not still_good(user, claims):
         raise SessionRefused("Invalid or expired refresh token")
-    return await end_all(user)
+    changed = await end_all(user)
+    await audit.record("session.logout_all", user, actor=user)
+    return changed
 
 
 async def end_all(user: UserInDB, keep_an_admin: bool = False) -> UserInDB:

@@ -92,6 +92,11 @@ class Settings(msgspec.Struct, frozen=True):
     recovery_requests_per_email: int = 5
     # When true, routes declared with require_scopes(..., verified_email=True) refuse unverified users (403).
     require_verified_email: bool = False
+    # Log lines as `text` (a terminal) or `json` (one object a line: the container image's choice).
+    log_format: Literal["text", "json"] = "text"
+    # GET /metrics (Prometheus) is served only when true, and only to these addresses or networks.
+    metrics_enabled: bool = False
+    metrics_allowed_addresses: str = "127.0.0.1, ::1"
 {%- if cookiecutter.database != "fake" %}
 {%- if cookiecutter.database == "sqlite" %}
     # A file under the folder the service starts from (data/ is git-ignored).
@@ -106,6 +111,8 @@ class Settings(msgspec.Struct, frozen=True):
     database_timeout_seconds: float = 5.0
     # How stale a user record may be on protected routes of other processes (see README).
     user_cache_seconds: float = 5.0
+    # Audit events older than this many days are deleted from audit_events; 0 keeps them all.
+    audit_retention_days: int = 90
 {%- endif %}
 
     @property

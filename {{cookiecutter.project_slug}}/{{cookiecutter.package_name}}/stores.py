@@ -187,4 +187,31 @@ class Outbox(Protocol):
 
     async def remove(self, mail_id: str) -> None:
         """Sent, or given up: the mail (and the token in it) is gone."""
+class AuditEvent(msgspec.Struct, frozen=True):
+    event: str
+    time: float  # Unix seconds
+    outcome: str  # success, failure or refused
+    actor_id: str | None = None  # who did it: the token's user; none for logins, sign-ups, the CLI
+    actor_name: str | None = None
+    subject_id: str | None = None  # whom it was done to
+    subject_name: str | None = None
+    address: str | None = None  # the client address (after TRUSTED_PROXIES); none from the CLI
+    request_id: str | None = None
+    detail: str = ""
+
+
+class AuditQuery(msgspec.Struct, frozen=True):
+    """Which events GET /audit-events and `audit tail` want: all filters optional."""
+
+    user: str | None = None  # a canonical username, as actor or subject
+    event: str | None = None
+    since: float | None = None  # Unix seconds, inclusive
+    until: float | None = None  # Unix seconds, exclusive
+
+
+class AuditStore(Protocol):
+    async def add(self, event: AuditEvent) -> None: ...
+
+    async def find(self, query: AuditQuery, offset: int = 0, limit: int = 100) -> list[AuditEvent]:
+        """Events matching `query`, newest first."""
         ...

@@ -5,7 +5,7 @@ one enabled admin: a change that would leave none is refused with 409 (stores.La
 import msgspec
 from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 
-from .. import accounts, client_address, sessions
+from .. import accounts, client_address
 from ..dependencies import account_refusals_answered, invalid_field, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
 from ..openapi import INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error
@@ -129,7 +129,7 @@ async def end_user_sessions(*, current_user: User = Depends(admin), username: st
     """Sign the user out everywhere: refresh tokens revoked at once, access tokens issued until now
     refused (in other processes within USER_CACHE_SECONDS). For a stolen device or a leaked token."""
     try:
-        await sessions.end_all(await existing(username))
+        await accounts.sign_out_everywhere(await existing(username))
     except NoSuchUser:  # deleted meanwhile
         raise HTTPException(404, "No such user") from None
     return Response(status_code=204)

@@ -41,7 +41,7 @@ async def change_my_password(
     # A wrong current password counts as a failed login does: guessing it here is throttled too.
     address = client_address.of_request(request)
     try:
-        user = await accounts.authenticate(current_user.username, change.current_password, address)
+        user = await accounts.authenticate(current_user.username, change.current_password, address, login=False)
     except accounts.BadCredentials:
         raise HTTPException(401, "The current password is wrong", {"WWW-Authenticate": "Bearer"}) from None
     await accounts.change_password(user, change.new_password)

@@ -12,10 +12,18 @@ IN_CODE = (
     "Edit that file, or generate the project with database=sqlite or database=postgresql."
 )
 
+AUDIT_IN_MEMORY = (
+    "with database=fake, audit events live in the running service's memory and its log: "
+    "read them with GET /audit-events (admin scope)."
+)
+
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "migrate":
         print("Nothing to migrate: the fake DB has no schema.")
         return 0
+    if args.command == "audit":
+        print(f"error: {AUDIT_IN_MEMORY}", file=sys.stderr)
+        return 1
     print(f"error: {IN_CODE}", file=sys.stderr)
     return 1

@@ -249,6 +249,7 @@ def test_every_route_that_reads_the_database_answers_503_while_it_is_down(client
         ("patch", "/users/{username}"): lambda: client.patch("/users/alice", headers=admin, json={"disabled": True}),
         ("post", "/users/{username}/logout-all"): lambda: client.post("/users/alice/logout-all", headers=admin),
         ("get", "/items"): lambda: client.get("/items", headers=token),
+        ("get", "/audit-events"): lambda: client.get("/audit-events", headers=admin),
         ("get", "/health/ready"): lambda: client.get("/health/ready"),
         ("post", "/auth/password-reset"): lambda: client.post("/auth/password-reset", json={"email": "a@example.com"}),
         ("post", "/auth/password-reset/confirm"): lambda: client.post(

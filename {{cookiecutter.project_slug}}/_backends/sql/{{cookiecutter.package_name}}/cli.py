@@ -12,9 +12,12 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from . import accounts, database
+from .audit_store import audit_store
 from .models import UserInDB
-from .stores import LastAdmin, StoreUnavailable, UserExists
+from .stores import AuditQuery, LastAdmin, StoreUnavailable, UserExists
 from .user_store import user_store
 
 
@@ -95,6 +98,12 @@ async def list_users(_args: argparse.Namespace) -> str:
     return "\n".join(lines) if offset else "No users yet: add one with `users create NAME`."
 
 
+async def audit_tail(args: argparse.Namespace) -> str:
+    user = accounts.canonical_username(args.user) if args.user else None
+    events = await audit_store.find(AuditQuery(user=user, event=args.event), limit=max(1, min(args.lines, 10_000)))
+    return "\n".join(msgspec.json.encode(event).decode() for event in reversed(events)) or "No audit events."
+
+
 USER_ACTIONS: dict[str, Callable[[argparse.Namespace], Awaitable[str]]] = {
     "create": create,
     "set-password": set_password,
@@ -127,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "migrate":
             print(migrate())
         else:
-            print(asyncio.run(run_then_close(USER_ACTIONS[args.action](args))))
+            action = audit_tail if args.command == "audit" else USER_ACTIONS[args.action]
+            print(asyncio.run(run_then_close(action(args))))
     except (CommandError, LastAdmin, *accounts.BROKEN_RULES) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from . import audit, metrics
 from .settings import SettingsError, settings
 from .stores import StoreUnavailable
 
@@ -116,6 +117,8 @@ async def transaction() -> AsyncIterator[AsyncConnection]:
         raise
     except FAILURES as exc:
         logger.warning("Database %s unavailable: %s", shown_url, reason(exc))
+        metrics.database_errors.inc()
+        audit.record_in_log("database.unavailable", detail=reason(exc))
         raise StoreUnavailable from exc
 
 

@@ -96,4 +96,24 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", Float, nullable=False),
     Index("ix_outbox_next_attempt_at", "next_attempt_at"),
+# The audit trail (audit.py): one row per security event, newest by id. Names are kept as they
+# were at the time (a user renamed or deleted later keeps their history readable).
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event", String(40), nullable=False),
+    Column("time", Float, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("actor_id", String(32)),
+    Column("actor_name", String(150)),
+    Column("subject_id", String(32)),
+    Column("subject_name", String(150)),
+    Column("address", String(64)),
+    Column("request_id", String(128)),
+    Column("detail", String(500), nullable=False, server_default=""),
+    Index("ix_audit_events_time", "time"),  # pruning and time filters
+    Index("ix_audit_events_event", "event"),
+    Index("ix_audit_events_actor_name", "actor_name"),
+    Index("ix_audit_events_subject_name", "subject_name"),
 )

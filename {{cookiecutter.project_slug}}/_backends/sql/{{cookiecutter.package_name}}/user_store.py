@@ -4,6 +4,7 @@ from sqlalchemy import delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
+from . import metrics
 from .database import transaction
 from .models import UserInDB
 from .scopes import ADMIN
@@ -11,6 +12,9 @@ from .settings import settings
 from .stores import LastAdmin, NoSuchUser, UserExists, UserStore
 from .tables import users
 from .user_cache import UserCache
+
+CACHE_HIT = metrics.user_cache.labels("hit")
+CACHE_MISS = metrics.user_cache.labels("miss")
 
 
 def to_user(row: Row) -> UserInDB:
@@ -69,7 +73,12 @@ class SqlUserStore:
         return await self._read(users.c.uid == uid) if "\x00" not in uid else None
 
     async def get_cached(self, uid: str) -> UserInDB | None:
-        return self._cache.get(uid) or await self.get_by_id(uid)
+        user = self._cache.get(uid)
+        if user is not None:
+            CACHE_HIT.inc()
+            return user
+        CACHE_MISS.inc()
+        return await self.get_by_id(uid)
 
     async def _read(self, condition) -> UserInDB | None:
         async with transaction() as connection:
