@@ -260,7 +260,9 @@ def retire(settings: Settings, kid: str) -> str:
     if key is rings.access.signing:
         raise CommandError("that key signs today's tokens: make a new one (`keys new`) and restart first")
     warning = ""
-    successors = [other.created for other in rings.access.by_kid.values() if other.created > key.created]
+    # Keys made since (in the same second too: `created` counts whole seconds) took over signing.
+    others = [other for other in rings.access.by_kid.values() if other is not key]
+    successors = [other.created for other in others if other.created >= key.created]
     alive_until = min(successors, default=0) + settings.access_token_expire_minutes * 60
     if alive_until > time.time():
         warning = (

@@ -265,3 +265,25 @@ class ServerMetadata(msgspec.Struct):
     grant_types_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
     response_types_supported: list[str]
+
+
+class AuditEvent(msgspec.Struct, frozen=True):
+    """One security event of the audit trail (audit.py): what GET /audit-events lists."""
+
+    event: str
+    time: float  # Unix seconds
+    outcome: str  # success, failure or refused
+    actor_id: str | None = None  # who did it: the token's user; none for logins, sign-ups, the CLI
+    actor_name: str | None = None
+    subject_id: str | None = None  # whom it was done to
+    subject_name: str | None = None
+    address: str | None = None  # the client address (after TRUSTED_PROXIES); none from the CLI
+    request_id: str | None = None
+    detail: str = ""
+
+
+class AuditPage(msgspec.Struct):
+    """One page of GET /audit-events; `next_offset` is null on the last page."""
+
+    events: list[AuditEvent]
+    next_offset: int | None = None

@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from .models import UserInDB
+from .models import AuditEvent, UserInDB
 
 State = Literal["active", "spent", "revoked"]
 
@@ -187,17 +187,6 @@ class Outbox(Protocol):
 
     async def remove(self, mail_id: str) -> None:
         """Sent, or given up: the mail (and the token in it) is gone."""
-class AuditEvent(msgspec.Struct, frozen=True):
-    event: str
-    time: float  # Unix seconds
-    outcome: str  # success, failure or refused
-    actor_id: str | None = None  # who did it: the token's user; none for logins, sign-ups, the CLI
-    actor_name: str | None = None
-    subject_id: str | None = None  # whom it was done to
-    subject_name: str | None = None
-    address: str | None = None  # the client address (after TRUSTED_PROXIES); none from the CLI
-    request_id: str | None = None
-    detail: str = ""
 
 
 class AuditQuery(msgspec.Struct, frozen=True):

@@ -1,16 +1,15 @@
 """The audit trail (audit.py), for tokens with the `admin` scope: newest first, filtered by user
 (as actor or subject), event and time, `limit` at a time from `offset`."""
 
-import msgspec
 from FasterAPI import Depends, FasterRouter, Request
 
 from .. import accounts
 from ..audit import EVENTS
 from ..audit_store import audit_store
 from ..dependencies import invalid_field, require_scopes
-from ..models import User
+from ..models import AuditPage, User
 from ..openapi import INVALID_BODY, body
-from ..stores import AuditEvent, AuditQuery
+from ..stores import AuditQuery
 from .admin import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, PAGE_PARAMETERS, query_int
 
 router = FasterRouter(tags=["admin"])
@@ -21,13 +20,6 @@ FILTERS = [
     {"name": "since", "in": "query", "schema": {"type": "number"}, "description": "Unix seconds, inclusive"},
     {"name": "until", "in": "query", "schema": {"type": "number"}, "description": "Unix seconds, exclusive"},
 ]
-
-
-class AuditPage(msgspec.Struct):
-    """One page of GET /audit-events; `next_offset` is null on the last page."""
-
-    events: list[AuditEvent]
-    next_offset: int | None = None
 
 
 def query_time(request: Request, name: str) -> float | None:

@@ -96,6 +96,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", Float, nullable=False),
     Index("ix_outbox_next_attempt_at", "next_attempt_at"),
+)
+
 # The audit trail (audit.py): one row per security event, newest by id. Names are kept as they
 # were at the time (a user renamed or deleted later keeps their history readable).
 audit_events = Table(
