@@ -38,10 +38,6 @@ class BadCredentials(Exception):
     """A wrong password, an unknown user or a disabled one: one answer for all three."""
 
 
-# What a change refused for breaking a rule raises: each message says which rule, in a line.
-BROKEN_RULES = (InvalidUsername, WeakPassword, scope_names.InvalidScope)
-
-
 def canonical_username(username: str) -> str:
     """The one form a username is stored and compared in (any text: logins look names up by it)."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())

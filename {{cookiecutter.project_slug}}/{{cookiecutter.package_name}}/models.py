@@ -8,7 +8,7 @@ import msgspec
 from .scopes import ADMIN, DEFAULT_SCOPES
 
 # Letters, digits and . @ + - _ (as Django allows): no spaces, control characters or NUL, which
-# PostgreSQL cannot store. Logins accept any name; only new accounts must match.
+# some databases cannot store. Logins accept any name; only new accounts must match.
 USERNAME_CHARACTERS = r"[\w.@+-]+"
 USERNAME_PATTERN = f"^{USERNAME_CHARACTERS}$"
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=150, pattern=USERNAME_PATTERN)]

@@ -1,21 +1,7 @@
-"""The commands of `python -m {{ cookiecutter.package_name }}` besides serving (see __main__.py).
-
-The fake DB lives in code, so no command can save to it: they say so instead of pretending.
-"""
-
-import argparse
-import sys
-
-IN_CODE = (
-    "This project was generated with database=fake: its users live in code "
-    "(fake_users_db in {{ cookiecutter.package_name }}/user_store.py) and nothing can be saved from here. "
-    "Edit that file, or generate the project with database=sqlite or database=postgresql."
-)
+"""The commands of `python -m {{ cookiecutter.package_name }}` besides serving: none. The fake DB lives in
+code (fake_users_db in user_store.py), with no schema to migrate and nothing a command could save:
+edit that file, or generate the project with database=sqlite or database=postgresql."""
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.command == "migrate":
-        print("Nothing to migrate: the fake DB has no schema.")
-        return 0
-    print(f"error: {IN_CODE}", file=sys.stderr)
-    return 1
+def add_commands(_commands) -> None:
+    """Adds no command to the parser's subcommands (__main__.py)."""

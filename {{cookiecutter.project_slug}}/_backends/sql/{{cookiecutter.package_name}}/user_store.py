@@ -51,7 +51,7 @@ class SqlUserStore:
         self._cache = UserCache(cache_seconds)
 
     async def get(self, username: str) -> UserInDB | None:
-        if "\x00" in username:  # PostgreSQL text cannot hold NUL, so no stored name has one
+        if "\x00" in username:  # no stored name has one: new names may not (models.py)
             return None
         return await self._read(users.c.username == username)
 
@@ -82,8 +82,8 @@ class SqlUserStore:
         change = update(users).where(users.c.uid == user.uid).values(to_row(user))
         async with transaction() as connection:
             if keep_an_admin:
-                # Lock the enabled admins' rows first (a write: SQLite takes its one write lock,
-                # PostgreSQL these rows), so that two such changes run one after the other and the
+                # Lock the enabled admins' rows first (a write, which takes the write locks dialect.py
+                # describes), so that two such changes run one after the other and the
                 # second sees the first: two admins demoting each other cannot both succeed.
                 await connection.execute(update(users).where(enabled_admins()).values(disabled=users.c.disabled))
                 others = users.alias("others")
