@@ -237,3 +237,46 @@ def test_make_db_creates_what_make_run_needs(cookies_session, sql_python, tmp_pa
     finally:
         postgres.psql(f'DROP DATABASE IF EXISTS "{package}" WITH (FORCE)')
         postgres.psql(f'DROP ROLE IF EXISTS "{package}"')
+
+
+# ---- One description per column ----------------------------------------------------------------
+
+
+def test_adding_a_column_takes_a_field_a_column_and_a_generated_migration(cookies_session, sql_python, tmp_path):
+    """The recipe of docs/database.md on a SQLite bake: `display_name` in tables.py and in User,
+    a migration from `alembic revision --autogenerate`, `migrate`; then the bake's tests of the
+    schema and of the admin routes pass, and /users/me and the admin list show the new field."""
+    result = cookies_session.bake(extra_context={"database": "sqlite", "project_name": "Column Added"})
+    assert result.exit_code == 0, result.exception
+    project = Path(result.project_path)
+    package = project / "column_added"
+    assert "Adding a column to users" in (project / "docs" / "database.md").read_text()
+    tables = package / "tables.py"
+    email = '    Column("email", String(320)),\n'
+    tables.write_text(tables.read_text().replace(email, email + '    Column("display_name", String(100)),\n'))
+    models = package / "models.py"
+    disabled = "    disabled: bool = False\n"
+    assert models.read_text().count(disabled) == 1
+    models.write_text(models.read_text().replace(disabled, disabled + "    display_name: str | None = None\n"))
+    run([sql_python.parent / "pip", "install", "--no-deps", "--quiet", "-e", project], cwd=tmp_path)
+
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"}
+    run([sql_python, "-m", "column_added", "migrate"], cwd=project, env=env)
+    run([sql_python.parent / "alembic", "revision", "--autogenerate", "-m", "display name"], cwd=project, env=env)
+    [written] = (package / "migrations" / "versions").glob("*display_name.py")
+    assert "add_column" in written.read_text() and "display_name" in written.read_text()
+    assert "to revision" in run([sql_python, "-m", "column_added", "migrate"], cwd=project, env=env).stdout
+
+    test = project / "tests" / "test_display_name.py"
+    test.write_text(
+        "from .conftest import admin_token, bearer, login\n\n\n"
+        "def test_the_new_field_is_shown(client):\n"
+        '    token = login(client).json()["access_token"]\n'
+        '    assert client.get("/users/me", headers=bearer(token)).json()["display_name"] is None\n'
+        '    listed = client.get("/users", headers=admin_token()).json()["users"]\n'
+        '    [alice] = [user for user in listed if user["username"] == "alice"]\n'
+        '    assert alice["display_name"] is None\n'
+    )
+    tests = ["tests/test_migrations.py", "tests/test_admin.py", "tests/test_display_name.py"]
+    outcome = run([sql_python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=project, check=False)
+    assert outcome.returncode == 0, outcome.stdout[-3000:]

@@ -1,6 +1,7 @@
 """The admin routes (scope `admin`): GET /users, POST /users, PATCH /users/{username}."""
 
 import asyncio
+import time
 
 import msgspec
 import pytest
@@ -148,7 +149,14 @@ def test_list_pages_through_every_user_in_username_order(client):
     assert names == sorted(names)
     assert {"alice", "root"} <= set(names)
     alice = next(user for user in seen if user["username"] == "alice")
-    assert alice == {"username": "alice", "email": "alice@example.com", "disabled": False, "scopes": ["me", "items"]}
+    assert alice == {
+        "username": "alice",
+        "email": "alice@example.com",
+        "disabled": False,
+        "scopes": ["me", "items"],
+        "created_at": alice["created_at"],
+        "password_changed_at": alice["password_changed_at"],
+    }
     assert "hashed_password" not in str(seen)
 
 
@@ -298,3 +306,15 @@ def test_patch_refuses_hostile_bodies(client, body, named):
     assert named in response.text
     alice = asyncio.run(user_store.get("alice"))
     assert (alice.disabled, alice.scopes) == (False, ("me", "items"))
+
+
+def test_an_admin_sees_when_a_password_last_changed(client):
+    name = new_user()
+    token = login(client, name, OWN_PASSWORD).json()["access_token"]
+    change = {"current_password": OWN_PASSWORD, "new_password": STRONG}
+    assert client.post("/users/me/password", headers=bearer(token), json=change).status_code == 204
+    response = client.patch(f"/users/{name}", headers=admin_token(), json={})
+    assert response.status_code == 200
+    shown = response.json()
+    assert shown["password_changed_at"] == pytest.approx(time.time(), abs=5)
+    assert shown["created_at"] <= shown["password_changed_at"]

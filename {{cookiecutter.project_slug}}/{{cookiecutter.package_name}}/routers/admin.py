@@ -27,10 +27,6 @@ PAGE_PARAMETERS = [
 ]
 
 
-def account(user: UserInDB) -> UserAccount:
-    return UserAccount(username=user.username, email=user.email, disabled=user.disabled, scopes=list(user.scopes))
-
-
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """The framework hands query values over as text: check them here, with a 422 naming them."""
     value = request.query_params.get(name)
@@ -48,7 +44,7 @@ async def list_users(request: Request, current_user: User = Depends(admin)) -> U
     limit = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     users = await user_store.list(offset=offset, limit=limit + 1)  # one more: is there a next page?
     next_offset = offset + limit if len(users) > limit else None
-    return UserPage(users=[account(user) for user in users[:limit]], next_offset=next_offset)
+    return UserPage(users=[user.account() for user in users[:limit]], next_offset=next_offset)
 
 
 @router.post(
@@ -68,7 +64,7 @@ async def create_user(request: Request, *, current_user: User = Depends(admin), 
     with account_refusals_answered():
         address = client_address.of_request(request)
         user = await accounts.create_account(new.username, new.password, new.email, tuple(new.scopes), address)
-    return account(user)
+    return user.account()
 
 
 async def existing(username: str) -> UserInDB:
@@ -101,7 +97,7 @@ async def update_user(*, current_user: User = Depends(admin), username: str, cha
         raise HTTPException(409, "You cannot disable yourself or drop your own admin scope: ask another admin")
     try:
         with account_refusals_answered():
-            return account(await accounts.update_account(user, changes.disabled, changes.scopes))
+            return (await accounts.update_account(user, changes.disabled, changes.scopes)).account()
     except NoSuchUser:  # deleted meanwhile
         raise HTTPException(404, "No such user") from None
 
