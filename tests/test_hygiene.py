@@ -29,10 +29,10 @@ PACKAGE = "{{cookiecutter.package_name}}"
 
 # Words that mark an answer: none may appear in a bake of another answer (case ignored).
 MARKS = {
-    "fake": ["fake_users_db", "alice / secret"],
+    "fake": ["fake_users_db"],
     "sqlite": ["sqlite", "pragma"],
     "postgresql": ["postgres", "asyncpg", "psql"],
-    "sql": ["alembic", "sqlalchemy", "migrate", "database_url"],
+    "sql": ["alembic", "sqlalchemy", "database_url", "users create"],
 }
 MARKS_OF = {"fake": ["fake"], "sqlite": ["sql", "sqlite"], "postgresql": ["sql", "postgresql"]}
 
@@ -42,7 +42,7 @@ VULTURE_IGNORES = [
     "@app.*,@router.*,@sign_out_route,@pytest.fixture*",  # FasterAPI routes, pytest fixtures
     "--ignore-names",
     # Alembic reads a migration's revision ids and calls upgrade/downgrade; pytest reads pytestmark.
-    "revision,down_revision,branch_labels,depends_on,upgrade,downgrade,pytestmark",
+    "revision,down_revision,branch_labels,depends_on,upgrade,downgrade,pytestmark,pytest_*",
 ]
 
 
@@ -125,7 +125,8 @@ def backend_modules_imported_by_shared_code() -> set[str]:
     shared = PROJECT / PACKAGE
     imported = set()
     for path in shared.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        source = re.sub(r"(?m)^\s*\{%.*%\}\s*$", "", path.read_text())  # the Jinja lines
+        for node in ast.walk(ast.parse(source.replace("{{ cookiecutter.package_name }}", "package"))):
             if isinstance(node, ast.ImportFrom) and node.level > 0:
                 depth = len(path.relative_to(shared).parts) - 1  # routers/ imports with ..
                 if node.level != depth + 1:

@@ -20,7 +20,7 @@ from . import scopes as scope_names
 from . import sessions, throttle
 from .hashing import hash_password_in_thread, verify_password_in_thread
 from .models import UserInDB
-from .passwords import WeakPassword, check_password
+from .passwords import check_password
 from .stores import UserExists
 from .user_store import user_store
 

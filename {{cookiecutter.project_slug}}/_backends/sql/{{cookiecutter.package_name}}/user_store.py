@@ -12,7 +12,6 @@ from .stores import LastAdmin, NoSuchUser, UserExists, UserStore
 from .tables import users
 from .user_cache import UserCache
 
-
 # Every field of UserInDB is stored in the users column of its name (a test checks they match),
 # so a new column is a field here, a Column in tables.py and a migration. Only scopes changes
 # shape: a tuple here, one space-separated string there (as in OAuth2).
