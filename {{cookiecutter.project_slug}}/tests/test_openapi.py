@@ -38,7 +38,7 @@ def password_flow_schemes(spec: dict) -> list[str]:
 
 SCHEMA_WORDS = {"$ref", "type", "properties", "required", "items", "nullable", "minLength", "maxLength"}
 NOTES = {"title", "description"}  # documentation only
-JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int}
+JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int, "number": (int, float)}
 
 
 def check(value: object, schema: dict, spec: dict, where: str = "body") -> None:
@@ -53,7 +53,7 @@ def check(value: object, schema: dict, spec: dict, where: str = "body") -> None:
         assert schema.get("nullable"), f"{where}: null where the schema allows none"
         return
     kind = schema["type"]
-    is_bool_as_int = kind == "integer" and isinstance(value, bool)
+    is_bool_as_int = kind in ("integer", "number") and isinstance(value, bool)
     assert isinstance(value, JSON_TYPES[kind]) and not is_bool_as_int, f"{where}: {value!r} is not {kind}"
     if kind == "object":
         properties = schema.get("properties", {})
