@@ -40,6 +40,7 @@ BACKEND_FOLDERS = {"fake": ["fake"], "sqlite": ["sql", "sqlite"], "postgresql": 
 class BackendClash(SystemExit):
     """A backend file has the path of a file that is already in the project."""
 
+
 OPTIONAL_FILES = {
     "use_docker": ["Dockerfile", ".dockerignore", "compose.yaml"],
     # .github/dependabot.yml stays: it updates the lock (and the base image) with or without CI.
