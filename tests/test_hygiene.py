@@ -152,6 +152,21 @@ def test_each_backend_provides_every_module_the_shared_code_imports(database):
     assert needed - provided == set()
 
 
+def test_the_shared_code_reaches_the_backend_through_backend_py_alone():
+    """backend.py imports the backend's modules; other shared modules import backend.py (but
+    __main__.py, which needs the backend's cli: see backend.py)."""
+    shared = PROJECT / PACKAGE
+    needed = backend_modules_imported_by_shared_code()
+    for path in shared.rglob("*.py"):
+        if path.name in ("backend.py", "__main__.py"):
+            continue
+        source = re.sub(r"(?m)^\s*\{%.*%\}\s*$", "", path.read_text())
+        for node in ast.walk(ast.parse(source.replace("{{ cookiecutter.package_name }}", "package"))):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                names = {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
+                assert not names & needed, f"{path.name} imports {names & needed} around backend.py"
+
+
 # ---- Errors that name the fix (PostgreSQL) ------------------------------------------------------
 
 

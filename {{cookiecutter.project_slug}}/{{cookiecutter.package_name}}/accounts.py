@@ -18,11 +18,11 @@ import msgspec
 
 from . import scopes as scope_names
 from . import sessions, throttle
+from .backend import user_store
 from .hashing import hash_password_in_thread, verify_password_in_thread
 from .models import UserInDB
 from .passwords import check_password
 from .stores import UserExists
-from .user_store import user_store
 
 MAX_USERNAME_LENGTH = 150
 ALLOWED_MARKS = frozenset("0123456789.@+-_")

@@ -6,7 +6,8 @@ import logging
 
 from FasterAPI import Faster, JSONResponse, Request
 
-from . import client_address, database
+from . import client_address
+from .backend import database
 from .body_limit import BodySizeLimit
 from .hashing import Overloaded
 from .models import Health

@@ -10,7 +10,7 @@ import msgspec
 from FasterAPI import Depends, Faster, Response
 from FasterAPI.openapi.generator import generate_openapi
 
-from .database import CAN_BE_UNAVAILABLE
+from .backend import database
 from .dependencies import FORM_TYPES
 from .docs import add_docs_routes
 from .models import ErrorDetail, TokenErrorBody, TokenValidationErrorBody, ValidationErrorBody
@@ -39,7 +39,8 @@ INVALID_BODY = body(ValidationErrorBody, "A field is missing, of the wrong type 
 TOO_LARGE = error("The request body is larger than MAX_BODY_BYTES")
 BAD_ORIGIN = error("The Origin header names a site that is not allowed")
 # Every route that reads the stores may answer 503, unless they live in memory (database=fake).
-DATABASE_DOWN = {503: error("The database is not available: retry after Retry-After")} if CAN_BE_UNAVAILABLE else {}
+UNAVAILABLE = error("The database is not available: retry after Retry-After")
+DATABASE_DOWN = {503: UNAVAILABLE} if database.CAN_BE_UNAVAILABLE else {}
 # The answers of every route behind require_scopes (RFC 6750 3.1).
 BEARER_ERRORS = {
     401: error('No token (WWW-Authenticate: Bearer), or a bad, expired or revoked one (Bearer error="invalid_token")'),
@@ -50,7 +51,7 @@ THROTTLED = body(TokenErrorBody, "Too many failed logins, or attempts at once: r
 # Logins also get 503 when too many password checks wait already (security.CheckQueue).
 OVERLOADED = error(
     "Too many logins are waiting for a password check"
-    + (", or the database is not available" if CAN_BE_UNAVAILABLE else "")
+    + (", or the database is not available" if database.CAN_BE_UNAVAILABLE else "")
     + ": retry after Retry-After"
 )
 

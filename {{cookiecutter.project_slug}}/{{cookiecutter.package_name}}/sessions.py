@@ -21,8 +21,8 @@ from collections.abc import Iterable
 import msgspec
 
 from . import scopes as scope_names
+from .backend import refresh_store, user_store
 from .models import UserInDB
-from .refresh_store import refresh_store
 from .settings import settings
 from .stores import RefreshRecord
 from .token_cache import VerifiedTokenCache
@@ -36,7 +36,6 @@ from .tokens import (
     encode_token,
     new_claims,
 )
-from .user_store import user_store
 
 access_tokens = VerifiedTokenCache(decode_access_token)
 

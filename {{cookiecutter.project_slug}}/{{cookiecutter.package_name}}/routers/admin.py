@@ -5,11 +5,11 @@ one enabled admin: a change that would leave none is refused with 409 (stores.La
 from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 
 from .. import accounts, client_address, sessions
+from ..backend import user_store
 from ..dependencies import account_refusals_answered, invalid_field, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
 from ..openapi import INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..stores import NoSuchUser
-from ..user_store import user_store
 
 router = FasterRouter(prefix="/users", tags=["admin"])
 
