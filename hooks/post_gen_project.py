@@ -29,10 +29,17 @@ POSTGRES_DB={name}
 DATABASE_URL=postgresql+asyncpg://{name}:{password}@127.0.0.1:5432/{name}
 """
 
-# The files of every backend sit under _backends/<backend>/ as they should land in the project;
-# the one chosen is moved into place. SQLite and PostgreSQL share the SQL backend.
+# The files of every backend sit under _backends/<folder>/ as they should land in the project;
+# the folders of the chosen database are moved into place. SQLite and PostgreSQL share the SQL
+# code and add what differs (dialect.py, the tests' conftest.py). A backend file never replaces a
+# shared one (nor one of another folder): BackendClash stops the generation instead.
 BACKENDS_DIR = "_backends"
-BACKEND_OF_DATABASE = {"fake": "fake", "sqlite": "sql", "postgresql": "sql"}
+BACKEND_FOLDERS = {"fake": ["fake"], "sqlite": ["sql", "sqlite"], "postgresql": ["sql", "postgresql"]}
+
+
+class BackendClash(SystemExit):
+    """A backend file has the path of a file that is already in the project."""
+
 
 OPTIONAL_FILES = {
     "use_docker": ["Dockerfile", ".dockerignore", "compose.yaml", "prometheus"],
@@ -72,13 +79,22 @@ def ensure_env_file(project_dir: Path, database: str, package_name: str) -> bool
 
 
 def install_backend(project_dir: Path, database: str) -> None:
-    """Moves the files of the database's backend into the project and drops every backend folder."""
-    source = project_dir / BACKENDS_DIR / BACKEND_OF_DATABASE[database]
-    for path in sorted(source.rglob("*")):
-        if path.is_file():
+    """Moves the files of the database's backend folders into the project and drops every backend
+    folder. Refuses, before moving anything, when a backend file would replace another file."""
+    moves = {}
+    for folder in BACKEND_FOLDERS[database]:
+        source = project_dir / BACKENDS_DIR / folder
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
             target = project_dir / path.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            path.replace(target)
+            if target.exists() or target in moves:
+                raise BackendClash(
+                    f"error: {BACKENDS_DIR}/{folder}/{path.relative_to(source)} would replace "
+                    f"{target.relative_to(project_dir)}: rename one of them (a backend adds files, never replaces them)"
+                )
+            moves[target] = path
+    for target, path in moves.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
     shutil.rmtree(project_dir / BACKENDS_DIR)
 
 

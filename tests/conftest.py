@@ -24,6 +24,12 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 PUBLISHED_AS_IS = {"swagger_ui", "common_passwords.txt"}
 
 
+def documentation(project: Path) -> str:
+    """A bake's README and then every page under its docs/, as one text."""
+    pages = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    return "\n".join(page.read_text() for page in pages)
+
+
 def rendered(path: Path) -> bool:
     """Whether cookiecutter rendered this file of a bake (rather than copying it as published)."""
     return not PUBLISHED_AS_IS & set(path.parts)
@@ -185,5 +191,5 @@ def check_lock(project_dir: Path, python_version: str) -> None:
     if result.returncode != 0:
         pytest.fail(
             f"{project_dir.name}: uv.lock does not match its pyproject.toml. Whoever changes the generated "
-            f"dependencies re-runs `python scripts/lock.py` (README: Locked dependencies).\n{result.stderr}"
+            f"dependencies re-runs `python scripts/lock.py` (docs/locks.md).\n{result.stderr}"
         )

@@ -186,7 +186,7 @@ def test_authorize_then_try_it_out_on_users_me(docs, base_url):
 def app_page(context, base_url, default_project) -> "Page":
     """A page of a browser app on the service's origin, under the service's own
     Content-Security-Policy, whose script is the README's ```js block, as written."""
-    [snippet] = re.findall(r"```js\n(.*?)```", (default_project / "README.md").read_text(), flags=re.DOTALL)
+    [snippet] = re.findall(r"```js\n(.*?)```", (default_project / "docs" / "browser.md").read_text(), flags=re.DOTALL)
     policy = httpx.get(f"{base_url}/health").headers["content-security-policy"]
     page_html = (
         '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/app/auth.js"></script>'

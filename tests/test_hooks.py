@@ -84,6 +84,9 @@ def backend_tree(project) -> None:
         (project / "_backends" / backend / "tests").mkdir()
         (project / "_backends" / backend / "tests" / f"test_{backend}.py").write_text("")
     (project / "_backends" / "sql" / "pkg" / "tables.py").write_text("")
+    for dialect in ("sqlite", "postgresql"):
+        (project / "_backends" / dialect / "pkg").mkdir(parents=True)
+        (project / "_backends" / dialect / "pkg" / "dialect.py").write_text(f"# {dialect}\n")
     (project / "pkg").mkdir()
     (project / "pkg" / "main.py").write_text("")
     (project / "tests").mkdir()
@@ -97,7 +100,21 @@ def test_the_chosen_backend_moves_into_place_and_no_other(tmp_path, database, ba
     assert (tmp_path / "pkg" / "user_store.py").read_text() == f"# {backend}\n"
     assert (tmp_path / "pkg" / "main.py").exists()
     assert (tmp_path / "pkg" / "tables.py").exists() == (backend == "sql")
+    dialect = tmp_path / "pkg" / "dialect.py"
+    assert (dialect.read_text() if dialect.exists() else None) == (f"# {database}\n" if backend == "sql" else None)
     assert sorted(path.name for path in (tmp_path / "tests").iterdir()) == [f"test_{backend}.py"]
+
+
+@pytest.mark.parametrize("clash", ["pkg/main.py", "pkg/tables.py"])
+def test_a_backend_file_that_would_replace_another_stops_the_generation(tmp_path, clash):
+    """A shared file (main.py), or a file of the SQL backend (tables.py), with the path of a
+    PostgreSQL file: the hook names both and moves nothing."""
+    backend_tree(tmp_path)
+    (tmp_path / "_backends" / "postgresql" / clash).write_text("# postgresql\n")
+    with pytest.raises(post_gen_project.BackendClash, match=f"_backends/postgresql/{clash} would replace {clash}"):
+        post_gen_project.install_backend(tmp_path, "postgresql")
+    assert (tmp_path / "_backends" / "sql" / "pkg" / "user_store.py").exists()  # nothing moved
+    assert not (tmp_path / "pkg" / "user_store.py").exists()
 
 
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml", "prometheus"}

@@ -32,7 +32,7 @@ import yaml
 from scripts.lock import find_python
 
 from . import postgres
-from .conftest import TEMPLATE_DIR, check_lock, free_port, rendered, run, serve
+from .conftest import TEMPLATE_DIR, check_lock, documentation, free_port, rendered, run, serve
 
 # A covering set: every value of every option, and every pair of values of any two options
 # (test_bakes_cover_every_pair_of_option_values checks this against cookiecutter.json).
@@ -331,7 +331,7 @@ def test_makefile_targets(bakes, name):
 @pytest.mark.parametrize("name", BAKE_IDS)
 def test_docs_say_how_to_update_the_lock_and_where_to_report_a_vulnerability(bakes, name):
     bake = bakes[name]
-    readme = (bake.path / "README.md").read_text()
+    readme = documentation(bake.path)
     for command in ("make lock", "uv lock --upgrade", "uv sync --locked --extra dev"):
         assert command in readme
     assert "Dependabot" in readme

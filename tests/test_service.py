@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port, run_project_tests, serve, uvicorn_command
+from .conftest import documentation, free_port, run_project_tests, serve, uvicorn_command
 
 CREDENTIALS_ERROR = {"detail": "Could not validate credentials"}
 NOT_AUTHENTICATED = {"detail": "Not authenticated"}
@@ -129,11 +129,11 @@ def test_the_readme_curl_sessions_work_verbatim(base_url, default_project):
 def check_readme_curl_sessions(
     base_url: str, project: Path, python: Path | None = None, stdin: str = "", env: dict[str, str] | None = None
 ) -> None:
-    """Every curl block of the README, run as written but for the port (and the venv's python
+    """Every curl block of the README and its docs/ pages, run as written but for the port (and the venv's python
     when given), one script after the other, prints what it says. stdin answers the prompts;
     env holds what an earlier block asked the reader to keep in the shell."""
     port = base_url.rsplit(":", 1)[1]
-    blocks = [block for block in readme_shell_blocks((project / "README.md").read_text()) if "curl" in block]
+    blocks = [block for block in readme_shell_blocks(documentation(project)) if "curl" in block]
     assert len(blocks) >= 2
     for block in blocks:
         script = block.replace("127.0.0.1:8000", f"127.0.0.1:{port}")

@@ -1,6 +1,7 @@
 """The admin routes (scope `admin`): GET /users, POST /users, PATCH /users/{username}."""
 
 import asyncio
+import time
 
 import msgspec
 import pytest
@@ -148,13 +149,9 @@ def test_list_pages_through_every_user_in_username_order(client):
     assert names == sorted(names)
     assert {"alice", "root"} <= set(names)
     alice = next(user for user in seen if user["username"] == "alice")
-    assert alice == {
-        "username": "alice",
-        "email": "alice@example.com",
-        "disabled": False,
-        "email_verified": False,
-        "scopes": ["me", "items"],
-    }
+    expected = {"username": "alice", "email": "alice@example.com", "disabled": False, "email_verified": False, "scopes": ["me", "items"]}
+    assert alice == {**alice, **expected}
+    assert {"created_at", "password_changed_at"} <= set(alice)
     assert "hashed_password" not in str(seen)
 
 
@@ -192,13 +189,9 @@ def test_create_with_scopes_then_log_in(client):
     body = {"username": name, "password": STRONG, "email": "made@example.com", "scopes": ["items"]}
     response = client.post("/users", headers=admin_token(), json=body)
     assert response.status_code == 201, response.text
-    assert response.json() == {
-        "username": name,
-        "email": "made@example.com",
-        "disabled": False,
-        "email_verified": False,
-        "scopes": ["items"],
-    }
+    made = response.json()
+    assert made == {**made, "username": name, "email": "made@example.com", "disabled": False, "email_verified": False, "scopes": ["items"]}
+    assert made["created_at"] == made["password_changed_at"] == pytest.approx(time.time(), abs=5)
     assert login(client, name, STRONG).json()["scope"] == "items"
 
 
@@ -316,3 +309,17 @@ def test_patch_refuses_hostile_bodies(client, body, named):
     assert named in response.text
     alice = asyncio.run(user_store.get("alice"))
     assert (alice.disabled, alice.scopes) == (False, ("me", "items"))
+
+
+def test_an_admin_sees_when_a_password_last_changed(client):
+    name = new_user()
+    token = login(client, name, OWN_PASSWORD).json()["access_token"]
+    change = {"current_password": OWN_PASSWORD, "new_password": STRONG}
+    assert client.post("/users/me/password", headers=bearer(token), json=change).status_code == 204
+    listed, offset = [], 0
+    while offset is not None:
+        page = client.get("/users", headers=admin_token(), params={"offset": offset, "limit": 100}).json()
+        listed, offset = listed + page["users"], page["next_offset"]
+    [shown] = [user for user in listed if user["username"] == name]
+    assert shown["password_changed_at"] == pytest.approx(time.time(), abs=5)
+    assert shown["created_at"] <= shown["password_changed_at"]

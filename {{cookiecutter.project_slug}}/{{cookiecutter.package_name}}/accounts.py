@@ -20,11 +20,12 @@ import msgspec
 
 from . import audit, sessions, throttle
 from . import scopes as scope_names
+from . import sessions, throttle
+from .backend import user_store
 from .hashing import hash_password_in_thread, verify_password_in_thread
 from .models import USERNAME_CHARACTERS, UserInDB
-from .passwords import WeakPassword, check_password
+from .passwords import check_password
 from .stores import UserExists
-from .user_store import user_store
 
 MAX_USERNAME_LENGTH = 150
 
@@ -35,10 +36,6 @@ class InvalidUsername(ValueError):
 
 class BadCredentials(Exception):
     """A wrong password, an unknown user or a disabled one: one answer for all three."""
-
-
-# What a change refused for breaking a rule raises: each message says which rule, in a line.
-BROKEN_RULES = (InvalidUsername, WeakPassword, scope_names.InvalidScope)
 
 
 def canonical_username(username: str) -> str:

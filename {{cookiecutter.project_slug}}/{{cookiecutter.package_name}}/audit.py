@@ -15,7 +15,7 @@ import time
 import msgspec
 
 from . import metrics
-from .audit_store import audit_store
+from .backend import audit_store
 from .models import UserInDB
 from .request_context import current
 from .stores import AuditEvent, StoreUnavailable

@@ -273,7 +273,21 @@ def retire(settings: Settings, kid: str) -> str:
     return f"Retired {kid} ({key.path}); restart the service to stop accepting its tokens.{warning}"
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def add_commands(commands) -> None:
+    """`keys new|list|retire`, added to the parser's subcommands (__main__.py)."""
+    signing = commands.add_parser("keys", help="manage the keys that sign tokens (files only, no database)")
+    signing.set_defaults(run=run)
+    actions = signing.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("new", help="make a key for JWT_ALGORITHM in SIGNING_KEYS_DIR and print its kid")
+    actions.add_parser("list", help="list the keys: kid, algorithm, created, which one signs")
+    actions.add_parser("retire", help="delete a key that no longer signs; its tokens are refused").add_argument(
+        "kid", help='as `keys list` shows it (one made elsewhere that starts with "-": put -- before it)'
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    if settings is None:
+        from .settings import settings  # noqa: PLC0415 (the environment's, read when a command runs)
     try:
         if args.action == "new":
             print(new(settings))

@@ -21,7 +21,7 @@ from importlib.resources import files
 
 import aiosmtplib
 
-from .outbox_store import outbox
+from .backend import outbox
 from .settings import settings
 from .stores import OutgoingMail, StoreUnavailable
 

@@ -7,7 +7,8 @@ import os
 
 from FasterAPI import Faster, JSONResponse, Request
 
-from . import client_address, database, logs, mail, metrics, tokens
+from . import client_address, logs, mail, metrics, tokens
+from .backend import database
 from .dependencies import EmailNotVerified
 from .hashing import Overloaded
 from .models import Health

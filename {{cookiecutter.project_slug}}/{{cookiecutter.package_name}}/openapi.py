@@ -13,7 +13,7 @@ from FasterAPI import Depends, Faster, HTTPException, Request, Response
 from FasterAPI.openapi.generator import generate_openapi
 
 from . import models
-from .database import CAN_BE_UNAVAILABLE
+from .backend import database
 from .dependencies import FORM_TYPES
 from .docs import add_docs_routes
 from .models import (
@@ -52,7 +52,9 @@ NOT_JSON = error("The request has a body whose Content-Type is not application/j
 BAD_ORIGIN = error("The Origin header names a site that is not allowed")
 # Every route that reads the stores may answer 503, unless they live in memory (database=fake).
 DATABASE_DOWN = (
-    {503: body(ServerError, "The database is not available: retry after Retry-After")} if CAN_BE_UNAVAILABLE else {}
+    {503: body(ServerError, "The database is not available: retry after Retry-After")}
+    if database.CAN_BE_UNAVAILABLE
+    else {}
 )
 # The answers of every route behind require_scopes (RFC 6750 3.1).
 BEARER_ERRORS = {
@@ -65,7 +67,7 @@ THROTTLED = body(TokenErrorBody, "Too many failed logins, or attempts at once: r
 OVERLOADED = body(
     ServerError,
     "Too many logins are waiting for a password check"
-    + (", or the database is not available" if CAN_BE_UNAVAILABLE else "")
+    + (", or the database is not available" if database.CAN_BE_UNAVAILABLE else "")
     + ": retry after Retry-After",
 )
 

@@ -26,13 +26,11 @@ import msgspec
 from . import accounts, mail, sessions
 from .hashing import Overloaded, hash_password_in_thread
 from .models import UserInDB
-from .one_time_token_store import one_time_token_store
 from .passwords import check_password
 from .settings import settings
 from .stores import OneTimeTokenRecord, ThrottleCounter
 from .throttle import Throttled, login_throttle
-from .throttle_store import throttle_store
-from .user_store import user_store
+from .backend import one_time_token_store, throttle_store, user_store
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ its login asked for with those, never more: asking is not getting (FastAPI's tut
 whatever is asked). Routes state what they need with `require_scopes` (dependencies.py).
 
 To add a scope: add it to SCOPES (the docs' Authorize dialog lists it), give it to users
-(`users create NAME --scopes "me items reports"` or the admin routes), and protect a route with
+(the admin routes, or docs/scopes.md for other ways), and protect a route with
 `Depends(require_scopes("reports"))`.
 """
 
@@ -18,7 +18,7 @@ SCOPES = {
     "admin": "Manage users",
 }
 ADMIN = "admin"  # the scope of the admin routes: the service always keeps one enabled user with it
-# What sign-up and `users create` give a new user.
+# What a new user gets unless told otherwise.
 DEFAULT_SCOPES = ("me", "items")
 
 

@@ -22,8 +22,8 @@ import msgspec
 
 from . import audit, metrics
 from . import scopes as scope_names
+from .backend import refresh_store, user_store
 from .models import UserInDB
-from .refresh_store import refresh_store
 from .request_context import current
 from .settings import settings
 from .stores import RefreshRecord
@@ -38,7 +38,6 @@ from .tokens import (
     encode_token,
     new_claims,
 )
-from .user_store import user_store
 
 access_tokens = VerifiedTokenCache(decode_access_token)
 

@@ -109,7 +109,7 @@ class Settings(msgspec.Struct, frozen=True):
     database_pool_size: int = 5
     # How long to wait for a connection or a statement before answering 503.
     database_timeout_seconds: float = 5.0
-    # How stale a user record may be on protected routes of other processes (see README).
+    # How stale a user record may be on protected routes of other processes (see docs/database.md).
     user_cache_seconds: float = 5.0
     # Audit events older than this many days are deleted from audit_events; 0 keeps them all.
     audit_retention_days: int = 90

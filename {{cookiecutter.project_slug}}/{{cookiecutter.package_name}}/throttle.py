@@ -43,9 +43,9 @@ from typing import Literal, NamedTuple
 
 import msgspec
 
+from .backend import throttle_store
 from .settings import Settings, settings
 from .stores import ThrottleCounter, ThrottleStore
-from .throttle_store import throttle_store
 
 EMPTY = ThrottleCounter()
 FORGET_INTERVAL_SECONDS = 60  # how often each process deletes counters that count nothing any more

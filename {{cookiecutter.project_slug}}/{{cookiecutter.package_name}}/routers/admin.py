@@ -5,12 +5,12 @@ one enabled admin: a change that would leave none is refused with 409 (stores.La
 import msgspec
 from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 
-from .. import accounts, client_address
+from .. import accounts, client_address, sessions
+from ..backend import user_store
 from ..dependencies import account_refusals_answered, invalid_field, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
 from ..openapi import INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..stores import NoSuchUser
-from ..user_store import user_store
 
 router = FasterRouter(prefix="/users", tags=["admin"])
 
@@ -26,16 +26,6 @@ PAGE_PARAMETERS = [
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     },
 ]
-
-
-def account(user: UserInDB) -> UserAccount:
-    return UserAccount(
-        username=user.username,
-        email=user.email,
-        disabled=user.disabled,
-        email_verified=user.email_verified,
-        scopes=list(user.scopes),
-    )
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -58,7 +48,7 @@ async def list_users(request: Request, current_user: User = Depends(admin)) -> U
     limit = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     users = await user_store.list(offset=offset, limit=limit + 1)  # one more: is there a next page?
     next_offset = offset + limit if len(users) > limit else None
-    return UserPage(users=[account(user) for user in users[:limit]], next_offset=next_offset)
+    return UserPage(users=[user.account() for user in users[:limit]], next_offset=next_offset)
 
 
 @router.post(
@@ -79,7 +69,7 @@ async def create_user(request: Request, *, current_user: User = Depends(admin), 
     with account_refusals_answered():
         address = client_address.of_request(request)
         user = await accounts.create_account(new.username, new.password, new.email, tuple(new.scopes), address)
-    return account(user)
+    return user.account()
 
 
 async def existing(username: str) -> UserInDB:
@@ -115,7 +105,7 @@ async def update_user(*, current_user: User = Depends(admin), username: str, cha
         raise HTTPException(409, "You cannot disable yourself or drop your own admin scope: ask another admin")
     try:
         with account_refusals_answered():
-            return account(await accounts.update_account(user, disabled, scopes, email))
+            return (await accounts.update_account(user, disabled, scopes, email)).account()
     except NoSuchUser:  # deleted meanwhile
         raise HTTPException(404, "No such user") from None
 

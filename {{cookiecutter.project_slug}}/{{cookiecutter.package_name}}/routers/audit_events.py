@@ -5,7 +5,7 @@ from FasterAPI import Depends, FasterRouter, Request
 
 from .. import accounts
 from ..audit import EVENTS
-from ..audit_store import audit_store
+from ..backend import audit_store
 from ..dependencies import invalid_field, require_scopes
 from ..models import AuditPage, User
 from ..openapi import INVALID_BODY, body

@@ -12,7 +12,7 @@ from ..docs import answer_with
 from ..models import Accepted, EmailConfirmation, PasswordReset, ProfileChanges, RecoveryRequest, User
 from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..passwords import WeakPassword
-from ..user_store import user_store
+from ..backend import user_store
 
 router = FasterRouter(tags=["recovery"])
 same_site_only = [Depends(require_allowed_origin)]

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }} import database
-from {{ cookiecutter.package_name }}.tables import metadata
+from {{ cookiecutter.package_name }}.models import UserInDB
+from {{ cookiecutter.package_name }}.tables import metadata, users
+
+
+def test_every_field_of_a_user_is_a_column_of_users_and_back():
+    """user_store.py maps rows by name: a field without a column, or a column without a field
+    (besides the join key `id`), is a mistake of one of the two descriptions."""
+    assert set(users.c.keys()) - {"id"} == set(UserInDB.__struct_fields__)
 
 
 def config_for(url: str):

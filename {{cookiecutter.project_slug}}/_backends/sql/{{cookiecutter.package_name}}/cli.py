@@ -1,6 +1,7 @@
-"""The commands of `python -m {{ cookiecutter.package_name }}` besides serving (arguments in __main__.py).
+"""The commands of `python -m {{ cookiecutter.package_name }}` besides serving: `migrate` and `users ...`.
 
-Each prints what it did, or one line starting with "error:" and exits 1.
+Each prints what it did, or one line starting with "error:" and exits 1. Passwords are read from
+the terminal, or from standard input in scripts, never from arguments.
 """
 
 import argparse
@@ -17,12 +18,18 @@ import msgspec
 from . import accounts, database
 from .audit_store import audit_store
 from .models import UserInDB
+from .passwords import WeakPassword
+from .scopes import InvalidScope
 from .stores import AuditQuery, LastAdmin, StoreUnavailable, UserExists
 from .user_store import user_store
 
 
 class CommandError(Exception):
     """A mistake of the caller: printed as one line."""
+
+
+# What a change refused for breaking a rule raises: each message says which rule, in a line.
+BROKEN_RULES = (accounts.InvalidUsername, WeakPassword, InvalidScope)
 
 
 def read_line() -> str:
@@ -130,6 +137,36 @@ def migrate() -> str:
     return f"Migrated the database at {database.shown_url} from {before or 'empty'} to revision {after}."
 
 
+def add_commands(commands) -> None:
+    """The commands, added to the parser's subcommands (__main__.py)."""
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=run)
+    users = commands.add_parser("users", help="manage users")
+    users.set_defaults(run=run)
+    actions = users.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="add a user; the password is prompted for or read from stdin")
+    create.add_argument("username")
+    create.add_argument("--email")
+    create.add_argument("--verified", action="store_true", help="mark the e-mail address as verified")
+    create.add_argument("--scopes", default="me items", help='space separated (default: "me items")')
+    create.add_argument("--admin", action="store_true", help="also grant the admin scope")
+    for action, text in [
+        ("set-password", "set a new password, prompted for or read from stdin"),
+        ("disable", "refuse the user's logins and revoke their refresh tokens"),
+        ("enable", "allow the user to log in again (their earlier tokens stay refused)"),
+        ("delete", "remove the user and end their sessions (the name may be taken again, never their id)"),
+    ]:
+        actions.add_parser(action, help=text).add_argument("username")
+    actions.add_parser("list", help="list every user")
+    audit = commands.add_parser("audit", help="read the audit trail")
+    audit.set_defaults(run=run)
+    tail = audit.add_subparsers(dest="action", metavar="ACTION", required=True).add_parser(
+        "tail", help="the newest audit events, oldest first, one JSON object a line"
+    )
+    tail.add_argument("-n", "--lines", type=int, default=20, help="how many (default 20)")
+    tail.add_argument("--user", help="only events of this user, as actor or subject")
+    tail.add_argument("--event", help="only this event")
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR)  # a failure is reported below, once
     try:
@@ -138,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             action = audit_tail if args.command == "audit" else USER_ACTIONS[args.action]
             print(asyncio.run(run_then_close(action(args))))
-    except (CommandError, LastAdmin, *accounts.BROKEN_RULES) as exc:
+    except (CommandError, LastAdmin, *BROKEN_RULES) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except (StoreUnavailable, *database.FAILURES) as exc:

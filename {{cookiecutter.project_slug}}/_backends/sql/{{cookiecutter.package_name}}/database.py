@@ -1,5 +1,6 @@
-"""The SQL database named by DATABASE_URL (SQLite or PostgreSQL): its engine, its failures turned
-into 503 answers, the schema check at start, migrations and the readiness probe."""
+"""The SQL database named by DATABASE_URL: its engine, its failures turned into 503 answers, the
+schema check at start, migrations and the readiness probe. What is particular to the database
+engine this project was generated for is in dialect.py."""
 
 import contextlib
 import importlib.util
@@ -13,14 +14,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from . import audit, metrics
+from . import audit, dialect, metrics
 from .settings import SettingsError, settings
 from .stores import StoreUnavailable
 
@@ -28,9 +29,6 @@ logger = logging.getLogger(__name__)
 
 CAN_BE_UNAVAILABLE = True
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# The async driver of each database; plain postgres:// or sqlite:// URLs get it added.
-DRIVERS = {"postgresql": "asyncpg", "postgres": "asyncpg", "sqlite": "aiosqlite"}
-EXAMPLES = "postgresql+asyncpg://user:password@host:5432/name or sqlite+aiosqlite:///data/app.db"
 # What a database that is down, unreachable, too slow or failing raises. A unique-key clash
 # (IntegrityError) is an answer, not a failure: the stores turn it into UserExists.
 FAILURES = (DBAPIError, PoolTimeout, OSError, TimeoutError)
@@ -45,60 +43,29 @@ def parse_database_url(value: str) -> URL:
     try:
         url = make_url(value)
     except ArgumentError:
-        raise SettingsError(f"Invalid setting DATABASE_URL: not a database URL; use e.g. {EXAMPLES}") from None
-    backend, _, driver = url.drivername.partition("+")
-    if backend not in DRIVERS or driver not in ("", DRIVERS[backend]):
-        raise SettingsError(f"Invalid setting DATABASE_URL: {url.drivername!r} is not supported; use e.g. {EXAMPLES}")
-    driver = DRIVERS[backend]
-    if importlib.util.find_spec(driver) is None:
+        raise SettingsError(f"Invalid setting DATABASE_URL: not a database URL; use e.g. {dialect.EXAMPLE}") from None
+    scheme, _, driver = url.drivername.partition("+")
+    if scheme not in dialect.SCHEMES or driver not in ("", dialect.DRIVER):
         raise SettingsError(
-            f"Invalid setting DATABASE_URL: {backend} needs the {driver} driver, which this project does not install"
+            f"Invalid setting DATABASE_URL: {url.drivername!r} is not supported; use e.g. {dialect.EXAMPLE}"
         )
-    if backend == "sqlite" and url.database in (None, "", ":memory:"):
-        raise SettingsError("Invalid setting DATABASE_URL: SQLite needs a file, e.g. sqlite+aiosqlite:///data/app.db")
-    return url.set(drivername=f"{'postgresql' if backend == 'postgres' else backend}+{driver}")
+    dialect.check(url)
+    return url.set(drivername=f"{dialect.SCHEMES[0]}+{dialect.DRIVER}")  # the driver added to a plain URL
 
 
 def create_engine(url: URL) -> AsyncEngine:
     timeout = settings.database_timeout_seconds
-    if url.get_backend_name() == "sqlite":
-        create_owner_only(Path(url.database))
-        connect_args = {"timeout": timeout}  # how long a writer waits for another one
-    else:
-        connect_args = {"timeout": timeout, "command_timeout": timeout}
     # pre_ping replaces connections that died with a restarted database, so the service
     # recovers on its own once the database is back.
-    options = {"pool_pre_ping": True, "connect_args": connect_args}
+    options = {"pool_pre_ping": True, "connect_args": dialect.connect_args(timeout)}
     if settings.database_pool_size == 0:
         options["poolclass"] = NullPool
     else:
         size = settings.database_pool_size
         options.update(pool_size=size, max_overflow=size, pool_timeout=timeout)
     engine = create_async_engine(url, **options)
-    if url.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    dialect.prepare(engine, url)
     return engine
-
-
-def create_owner_only(path: Path) -> None:
-    """The SQLite file holds password hashes and sessions: SQLite would create it readable by
-    everyone (0644). Make it, and its folder if missing, for the service's user only; SQLite gives
-    the -wal and -shm files the mode of the database file."""
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # Already there (its mode is left alone), or not allowed here: SQLite then says so in one line.
-    with contextlib.suppress(OSError):
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # empty: an empty database
-
-
-def _sqlite_pragmas(connection, _record) -> None:
-    # WAL lets readers and one writer work at once (several workers share the file);
-    # SQLite leaves foreign keys (and so ON DELETE CASCADE) off unless asked.
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 database_url = parse_database_url(settings.database_url)
@@ -123,13 +90,16 @@ async def transaction() -> AsyncIterator[AsyncConnection]:
 
 
 def reason(exc: BaseException) -> str:
+    """What went wrong, on one line, and what fixes it."""
     cause = getattr(exc, "orig", None) or exc
-    return f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else 'no details'}"
+    cause = cause.__cause__ or cause  # the driver's own error, rather than SQLAlchemy's wrapper of it
+    said = str(cause).strip().splitlines()[0] if str(cause).strip() else "no details"
+    return f"{type(cause).__name__}: {said}; {dialect.fix(exc)}"
 
 
 async def ping() -> None:
     """For /health/ready: raises StoreUnavailable unless the database answers a query that reads
-    it (SQLite answers `SELECT 1` without opening the file)."""
+    it (`SELECT 1` may be answered without opening the database)."""
     async with transaction() as connection:
         await connection.execute(text("SELECT version_num FROM alembic_version"))
 

@@ -1,7 +1,7 @@
 """The database schema, as SQLAlchemy Core tables. The migrations in migrations/versions/ create
 it; after changing a table here, add one with `alembic revision --autogenerate -m "what changed"`.
 
-Times are Unix seconds (float), as in token claims, so SQLite and PostgreSQL store them alike.
+Times are Unix seconds (float), as in token claims, so every database engine stores them alike.
 """
 
 from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, false

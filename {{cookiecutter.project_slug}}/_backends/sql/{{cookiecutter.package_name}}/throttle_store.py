@@ -4,13 +4,12 @@ every process, so workers and replicas count together."""
 from collections.abc import Collection
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .database import transaction
+from .dialect import insert
 from .stores import CounterChange, ThrottleCounter, ThrottleStore
 from .tables import login_throttle
 
-INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 FIELDS = ThrottleCounter.__struct_fields__  # the table's columns besides the key
 
 
@@ -22,11 +21,10 @@ class SqlThrottleStore:
     async def update(self, keys: Collection[str], change: CounterChange) -> None:
         keys = sorted(keys)  # every transaction locks rows in one order: no deadlocks
         async with transaction() as connection:
-            # A write first: on SQLite it takes the database's write lock before the read (a read
-            # first could not upgrade to a write once another process wrote); on PostgreSQL it
-            # makes the rows that FOR UPDATE then locks until the commit.
-            insert = INSERT[connection.dialect.name](login_throttle).on_conflict_do_nothing()
-            await connection.execute(insert, [{"key": key, **row_of(ThrottleCounter())} for key in keys])
+            # A write first, so that the transaction holds its locks before it reads (dialect.py says
+            # which locks), and the rows exist for FOR UPDATE.
+            add_missing = insert(login_throttle).on_conflict_do_nothing()
+            await connection.execute(add_missing, [{"key": key, **row_of(ThrottleCounter())} for key in keys])
             query = select(login_throttle).where(login_throttle.c.key.in_(keys)).order_by("key").with_for_update()
             rows = await connection.execute(query)
             found = {row.key: ThrottleCounter(**{name: getattr(row, name) for name in FIELDS}) for row in rows}

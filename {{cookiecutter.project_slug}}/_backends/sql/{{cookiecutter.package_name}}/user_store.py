@@ -15,36 +15,19 @@ from .user_cache import UserCache
 
 CACHE_HIT = metrics.user_cache.labels("hit")
 CACHE_MISS = metrics.user_cache.labels("miss")
+# Every field of UserInDB is stored in the users column of its name (a test checks they match),
+# so a new column is a field here, a Column in tables.py and a migration. Only scopes changes
+# shape: a tuple here, one space-separated string there (as in OAuth2).
+COLUMNS = UserInDB.__struct_fields__
 
 
 def to_user(row: Row) -> UserInDB:
-    return UserInDB(
-        uid=row.uid,
-        username=row.username,
-        email=row.email,
-        disabled=row.disabled,
-        hashed_password=row.hashed_password,
-        scopes=tuple(row.scopes.split()),
-        created_at=row.created_at,
-        password_changed_at=row.password_changed_at,
-        tokens_valid_from=row.tokens_valid_from,
-        email_verified=row.email_verified,
-    )
+    values = {name: row._mapping[name] for name in COLUMNS}
+    return UserInDB(**{**values, "scopes": tuple(values["scopes"].split())})
 
 
 def to_row(user: UserInDB) -> dict:
-    return {
-        "uid": user.uid,
-        "username": user.username,
-        "email": user.email,
-        "disabled": user.disabled,
-        "hashed_password": user.hashed_password,
-        "scopes": " ".join(user.scopes),
-        "created_at": user.created_at,
-        "password_changed_at": user.password_changed_at,
-        "tokens_valid_from": user.tokens_valid_from,
-        "email_verified": user.email_verified,
-    }
+    return {**{name: getattr(user, name) for name in COLUMNS}, "scopes": " ".join(user.scopes)}
 
 
 def enabled_admins(table=users):
@@ -57,7 +40,7 @@ class SqlUserStore:
         self._cache = UserCache(cache_seconds)
 
     async def get(self, username: str) -> UserInDB | None:
-        if "\x00" in username:  # PostgreSQL text cannot hold NUL, so no stored name has one
+        if "\x00" in username:  # no stored name has one: new names may not (models.py)
             return None
         return await self._read(users.c.username == username)
 
@@ -101,8 +84,8 @@ class SqlUserStore:
         change = update(users).where(users.c.uid == user.uid).values(to_row(user))
         async with transaction() as connection:
             if keep_an_admin:
-                # Lock the enabled admins' rows first (a write: SQLite takes its one write lock,
-                # PostgreSQL these rows), so that two such changes run one after the other and the
+                # Lock the enabled admins' rows first (a write, which takes the write locks dialect.py
+                # describes), so that two such changes run one after the other and the
                 # second sees the first: two admins demoting each other cannot both succeed.
                 await connection.execute(update(users).where(enabled_admins()).values(disabled=users.c.disabled))
                 others = users.alias("others")

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from {{ cookiecutter.package_name }}.dialect import BATCH_MIGRATIONS
 from {{ cookiecutter.package_name }}.tables import metadata
 
 
@@ -21,9 +22,7 @@ def database_url():
 
 
 def run_migrations(connection) -> None:
-    # SQLite cannot alter most of a table in place: batch mode copies the table instead.
-    batch = connection.dialect.name == "sqlite"
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=batch)
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=BATCH_MIGRATIONS)
     with context.begin_transaction():
         context.run_migrations()
 

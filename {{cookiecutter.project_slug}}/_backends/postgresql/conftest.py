@@ -1,12 +1,8 @@
 """Gives the test run databases of its own, and drops them at the end.
 
 pytest loads this file before tests/conftest.py imports the app, so DATABASE_URL is set first:
-{%- if cookiecutter.database == "postgresql" %}
 a new database on the PostgreSQL server that TEST_DATABASE_URL names (else DATABASE_URL, from
 the environment or .env), migrated with `python -m {{ cookiecutter.package_name }} migrate`.
-{%- else %}
-a new SQLite file in a temporary folder, migrated with `python -m {{ cookiecutter.package_name }} migrate`.
-{%- endif %}
 """
 
 import asyncio
@@ -14,9 +10,7 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
@@ -26,8 +20,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 PACKAGE = "{{ cookiecutter.package_name }}"
-BACKEND = "{{ cookiecutter.database }}"
-TEMPORARY = Path(tempfile.mkdtemp(prefix="test-databases-"))
 
 
 def server_url() -> URL:
@@ -51,8 +43,6 @@ async def on_server(statement: str) -> None:
 def create_database() -> str:
     """A new, empty database; its URL."""
     name = f"test_{PACKAGE}_{secrets.token_hex(4)}"
-    if BACKEND == "sqlite":
-        return f"sqlite+aiosqlite:///{TEMPORARY / name}.db"
     try:
         asyncio.run(on_server(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # any failure to reach the server ends the run with one clear line
@@ -68,8 +58,7 @@ def create_database() -> str:
 
 
 def drop_database(url: str) -> None:
-    if BACKEND == "postgresql":
-        asyncio.run(on_server(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    asyncio.run(on_server(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
 def migrate(url: str) -> subprocess.CompletedProcess:
@@ -80,12 +69,9 @@ def migrate(url: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def unreachable_url(tmp_path) -> str:
-    """A database URL that fails as a broken database does: for SQLite a file that is not a
-    database, for PostgreSQL a port where nothing listens (and a password, never to be shown)."""
-    if BACKEND == "sqlite":
-        (tmp_path / "broken.db").write_bytes(b"not a database " * 100)
-        return f"sqlite+aiosqlite:///{tmp_path / 'broken.db'}"
+def unreachable_url() -> str:
+    """A database URL that fails as a broken database does: a port where nothing listens (and a
+    password, never to be shown)."""
     return "postgresql+asyncpg://user:hunter2@127.0.0.1:1/db"
 
 
