@@ -149,7 +149,13 @@ def test_list_pages_through_every_user_in_username_order(client):
     assert names == sorted(names)
     assert {"alice", "root"} <= set(names)
     alice = next(user for user in seen if user["username"] == "alice")
-    expected = {"username": "alice", "email": "alice@example.com", "disabled": False, "email_verified": False, "scopes": ["me", "items"]}
+    expected = {
+        "username": "alice",
+        "email": "alice@example.com",
+        "disabled": False,
+        "email_verified": False,
+        "scopes": ["me", "items"],
+    }
     assert alice == {**alice, **expected}
     assert {"created_at", "password_changed_at"} <= set(alice)
     assert "hashed_password" not in str(seen)
@@ -190,7 +196,14 @@ def test_create_with_scopes_then_log_in(client):
     response = client.post("/users", headers=admin_token(), json=body)
     assert response.status_code == 201, response.text
     made = response.json()
-    assert made == {**made, "username": name, "email": "made@example.com", "disabled": False, "email_verified": False, "scopes": ["items"]}
+    assert made == {
+        **made,
+        "username": name,
+        "email": "made@example.com",
+        "disabled": False,
+        "email_verified": False,
+        "scopes": ["items"],
+    }
     assert made["created_at"] == made["password_changed_at"] == pytest.approx(time.time(), abs=5)
     assert login(client, name, STRONG).json()["scope"] == "items"
 

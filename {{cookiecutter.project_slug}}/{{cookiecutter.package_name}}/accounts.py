@@ -20,7 +20,6 @@ import msgspec
 
 from . import audit, sessions, throttle
 from . import scopes as scope_names
-from . import sessions, throttle
 from .backend import user_store
 from .hashing import hash_password_in_thread, verify_password_in_thread
 from .models import USERNAME_CHARACTERS, UserInDB

@@ -287,7 +287,7 @@ def add_commands(commands) -> None:
 
 def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     if settings is None:
-        from .settings import settings  # noqa: PLC0415 (the environment's, read when a command runs)
+        from .settings import settings  # the environment's, read when a command runs
     try:
         if args.action == "new":
             print(new(settings))

@@ -24,13 +24,13 @@ import time
 import msgspec
 
 from . import accounts, mail, sessions
+from .backend import one_time_token_store, throttle_store, user_store
 from .hashing import Overloaded, hash_password_in_thread
 from .models import UserInDB
 from .passwords import check_password
 from .settings import settings
 from .stores import OneTimeTokenRecord, ThrottleCounter
 from .throttle import Throttled, login_throttle
-from .backend import one_time_token_store, throttle_store, user_store
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ one enabled admin: a change that would leave none is refused with 409 (stores.La
 import msgspec
 from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 
-from .. import accounts, client_address, sessions
+from .. import accounts, client_address
 from ..backend import user_store
 from ..dependencies import account_refusals_answered, invalid_field, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage

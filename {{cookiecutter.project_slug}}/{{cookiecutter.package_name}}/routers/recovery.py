@@ -7,12 +7,12 @@ from importlib.resources import files
 from FasterAPI import Depends, Faster, FasterRouter, HTTPException, Request, Response
 
 from .. import client_address, recovery
+from ..backend import user_store
 from ..dependencies import invalid_field, require_allowed_origin, require_scopes
 from ..docs import answer_with
 from ..models import Accepted, EmailConfirmation, PasswordReset, ProfileChanges, RecoveryRequest, User
 from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..passwords import WeakPassword
-from ..backend import user_store
 
 router = FasterRouter(tags=["recovery"])
 same_site_only = [Depends(require_allowed_origin)]

@@ -2,10 +2,7 @@
 schema check at start, migrations and the readiness probe. What is particular to the database
 engine this project was generated for is in dialect.py."""
 
-import contextlib
-import importlib.util
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
