@@ -14,8 +14,7 @@ import time
 
 import msgspec
 
-from . import metrics
-from .backend import audit_store
+from . import backend, metrics
 from .models import UserInDB
 from .request_context import current
 from .stores import AuditEvent, StoreUnavailable
@@ -86,7 +85,7 @@ async def record(
     entry = event_of(event, subject, subject_name, outcome, actor, detail)
     log(entry)
     with contextlib.suppress(StoreUnavailable):  # logged as database.unavailable where it failed
-        await audit_store.add(entry)
+        await backend.audit_store.add(entry)
 
 
 def record_in_log(event: str, outcome: str = "failure", detail: str = "") -> None:

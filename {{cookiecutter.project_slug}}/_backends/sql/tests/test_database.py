@@ -4,13 +4,11 @@ atomic rotation, revocation, clean-up, the user cache's bound, the schema check 
 
 import asyncio
 import functools
-import stat
 import time
-from pathlib import Path
 
 import msgspec
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -166,48 +164,6 @@ def test_the_service_refuses_to_start_without_its_database(monkeypatch, unreacha
     monkeypatch.setattr(database, "engine", engine_for(unreachable_url))
     with pytest.raises(database.StartupError, match="Cannot reach the database"):
         asyncio.run(database.check_schema())
-
-
-SQLITE_ONLY = pytest.mark.skipif(database.database_url.get_backend_name() != "sqlite", reason="a SQLite file")
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@SQLITE_ONLY
-def test_the_database_file_that_migrate_made_is_for_the_owner_only():
-    assert mode(Path(database.database_url.database)) == 0o600
-
-
-@SQLITE_ONLY
-def test_a_new_sqlite_file_its_folder_and_its_wal_files_are_for_the_owner_only(tmp_path):
-    """It holds password hashes: nobody else on the machine may read it."""
-    path = tmp_path / "data" / "new.db"
-    engine = database.create_engine(database.parse_database_url(f"sqlite:///{path}"))
-    assert (mode(path.parent), mode(path)) == (0o700, 0o600)  # made before SQLite opens it
-
-    async def write() -> list[int]:
-        async with engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
-            await connection.execute(text("INSERT INTO t VALUES (1)"))
-        async with engine.connect() as connection:  # open: the -wal and -shm files exist meanwhile
-            await connection.execute(text("SELECT x FROM t"))
-            return [mode(Path(f"{path}{suffix}")) for suffix in ("", "-wal", "-shm")]
-
-    try:
-        assert asyncio.run(write()) == [0o600] * 3
-    finally:
-        asyncio.run(engine.dispose())
-
-
-@SQLITE_ONLY
-def test_an_existing_folder_and_file_keep_their_modes(tmp_path):
-    path = tmp_path / "shared" / "kept.db"
-    path.parent.mkdir(mode=0o750)
-    path.touch(mode=0o640)
-    database.create_owner_only(path)
-    assert (mode(path.parent), mode(path)) == (0o750, 0o640)
 
 
 # --- The database down while serving --------------------------------------------------------------
