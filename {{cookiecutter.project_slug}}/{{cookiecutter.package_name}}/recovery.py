@@ -112,21 +112,20 @@ def link(page: str, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}/{page}#token={token}"
 
 
+async def mail_link(user: UserInDB, purpose: str, minutes: float, subject: str, template: str, page: str) -> None:
+    """A new token of `purpose` for the user (older ones void), mailed as a link to `page`."""
+    token, expires_at = await issue(user, purpose, minutes)
+    fields = {"username": user.username, "link": link(page, token), "minutes": f"{minutes:g}"}
+    await mail.queue(user.email, subject, template, expires_at, **fields)
+
+
 async def request_reset(email: str) -> None:
     """Mail a reset link to the enabled user of `email`, if there is one and it may get mail."""
     user = await user_store.get_by_email(email)
     if user is None or user.disabled or not await may_mail(user):
         return
-    token, expires_at = await issue(user, PASSWORD_RESET, settings.password_reset_minutes)
-    await mail.queue(
-        user.email,
-        "Reset your password",
-        "password_reset",
-        expires_at,
-        username=user.username,
-        link=link("reset-password", token),
-        minutes=f"{settings.password_reset_minutes:g}",
-    )
+    minutes = settings.password_reset_minutes
+    await mail_link(user, PASSWORD_RESET, minutes, "Reset your password", "password_reset", "reset-password")
 
 
 async def reset_password(token: str, new_password: str) -> None:
@@ -148,16 +147,8 @@ async def send_verification(user: UserInDB) -> bool:
     (no address, verified already) or the account had its mails for the hour."""
     if not user.email or user.email_verified or not await may_mail(user):
         return False
-    token, expires_at = await issue(user, VERIFY_EMAIL, settings.email_verification_minutes)
-    await mail.queue(
-        user.email,
-        "Confirm your e-mail address",
-        "verify_email",
-        expires_at,
-        username=user.username,
-        link=link("verify-email", token),
-        minutes=f"{settings.email_verification_minutes:g}",
-    )
+    minutes = settings.email_verification_minutes
+    await mail_link(user, VERIFY_EMAIL, minutes, "Confirm your e-mail address", "verify_email", "verify-email")
     return True
 
 

@@ -14,6 +14,7 @@ from ..models import Accepted, EmailConfirmation, PasswordReset, ProfileChanges,
 from ..openapi import BAD_ORIGIN, DATABASE_DOWN, INVALID_BODY, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..passwords import WeakPassword
 
+LINK_REFUSED = "This link does not work (any more): ask for a new one"
 router = FasterRouter(tags=["recovery"])
 same_site_only = [Depends(require_allowed_origin)]
 BAD_TOKEN = error("The link is unknown, used, expired or voided by a newer one: ask for a new link")
@@ -60,7 +61,7 @@ async def confirm_password_reset(reset: PasswordReset) -> Response:
     except WeakPassword as exc:
         raise invalid_field("new_password", str(exc), exc.rule) from None
     except recovery.TokenRefused:
-        raise HTTPException(400, "This link does not work (any more): ask for a new one") from None
+        raise HTTPException(400, LINK_REFUSED) from None
     return Response(status_code=204)
 
 
@@ -97,7 +98,7 @@ async def confirm_email(confirmation: EmailConfirmation) -> Response:
     try:
         await recovery.verify_email(confirmation.token)
     except recovery.TokenRefused:
-        raise HTTPException(400, "This link does not work (any more): ask for a new one") from None
+        raise HTTPException(400, LINK_REFUSED) from None
     return Response(status_code=204)
 
 
