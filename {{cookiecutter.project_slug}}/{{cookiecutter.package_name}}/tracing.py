@@ -3,8 +3,8 @@ only then, so the service pays nothing without it). Needs the optional dependenc
 `pip install '.[otel]'`. The exporter reads the standard OTEL_* variables itself
 (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS, ...): spans go over OTLP/HTTP.
 
-Spans: one per request (the generic ASGI middleware: FasterAPI is not Starlette-based) and, with a
-SQL database, one per statement (SQLAlchemy's instrumentation of the engine)."""
+Spans: one per request (the generic ASGI middleware: FasterAPI is not Starlette-based) and one per
+database statement where the backend runs any (database.trace_statements)."""
 
 import os
 
@@ -25,12 +25,7 @@ def middleware():
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    engine = getattr(database, "engine", None)
-    if engine is not None:
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-
-        # Its declared range stops below SQLAlchemy 2.1, whose engine events it uses unchanged.
-        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, skip_dep_check=True)
+    database.trace_statements()
 
     def traced(app):
         async def next_layer(scope, receive, send):  # asgiref tells ASGI 3 apps by `async def`

@@ -134,3 +134,11 @@ async def check_schema() -> None:
 def upgrade() -> None:
     """Bring the schema to the newest revision: `alembic upgrade head`."""
     command.upgrade(alembic_config(), "head")
+
+
+def trace_statements() -> None:
+    """A span per statement, when traces are on (tracing.py imports the optional `otel` group)."""
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    # Its declared range stops below SQLAlchemy 2.1, whose engine events it uses unchanged.
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, skip_dep_check=True)
