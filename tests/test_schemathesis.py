@@ -27,7 +27,8 @@ CONFIG = """
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "413", "429", "5xx"]
+# 400: a reset or verification token the fuzzer cannot know (it has the right shape, not a valid value).
+expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "413", "429", "5xx"]
 """
 
 
@@ -60,11 +61,16 @@ def test_schemathesis_finds_no_difference_between_the_document_and_the_service(b
             f"--max-examples={MAX_EXAMPLES}",
             f"--seed={SEED}",
             "--generation-database=none",  # nothing kept between runs, nothing written
+            # It ends every session of the user it names, the admin's own too, as it should: the
+            # token could run nothing after it (tested in test_security_review.py instead).
+            "--exclude-operation-id=end_user_sessions",
             "--no-color",
         ]
         result = run(command, cwd=tmp_path, timeout=300, check=False)
-        # The root of the token still works: nothing the fuzzer sent locked it out.
-        assert httpx.get(f"{url}/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # Nothing the fuzzer sent locked the admin out: root is still enabled and still an admin. (Its
+    # token may have ended: taking any scope of one's own away ends one's sessions, by design.)
+    [root] = [line.split() for line in service.command("users", "list").stdout.splitlines() if line.startswith("root ")]
+    assert "admin" in root and "active" in root, root
     summary = result.stdout[result.stdout.find("SUMMARY") :]
     assert result.returncode == 0, result.stdout
     assert re.search(r"\d+ generated, \d+ passed", summary), summary

@@ -107,6 +107,15 @@ def invalid_field(field: str, message: str, kind: str = "value_error", where: st
     return RequestValidationError([{"loc": [where, field], "msg": message, "type": kind}])
 
 
+def query_value(request: Request, name: str) -> str | None:
+    """One query parameter's text, or None. The framework hands a repeated one over as a list:
+    that is a 422 naming it, never a 500 further on."""
+    value = request.query_params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise invalid_field(name, f"give {name} once", where="query")
+    return value
+
+
 @contextmanager
 def account_refusals_answered() -> Iterator[None]:
     """Answers an account the rules refuse (accounts.py): 422 naming the field whose rule it

@@ -7,7 +7,7 @@ from FasterAPI import Depends, FasterRouter, HTTPException, Request, Response
 
 from .. import accounts, client_address
 from ..backend import user_store
-from ..dependencies import account_refusals_answered, invalid_field, require_scopes
+from ..dependencies import account_refusals_answered, invalid_field, query_value, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
 from ..openapi import INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error
 from ..stores import NoSuchUser
@@ -31,11 +31,9 @@ PAGE_PARAMETERS = [
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """The framework hands query values over as text, and a repeated one as a list of them:
     check them here, with a 422 naming them."""
-    value = request.query_params.get(name)
+    value = query_value(request, name)
     if value is None:
         return default
-    if not isinstance(value, str):  # given more than once: the framework hands over a list
-        raise invalid_field(name, f"give {name} once", where="query")
     if not (value.isascii() and value.isdigit() and len(value) <= 10 and low <= int(value) <= high):
         raise invalid_field(name, f"{name} must be a whole number from {low} to {high}", where="query")
     return int(value)

@@ -6,7 +6,7 @@ from FasterAPI import Depends, FasterRouter, Request
 from .. import accounts
 from ..audit import EVENTS
 from ..backend import audit_store
-from ..dependencies import invalid_field, require_scopes
+from ..dependencies import invalid_field, query_value, require_scopes
 from ..models import AuditPage, User
 from ..openapi import INVALID_BODY, body
 from ..stores import AuditQuery
@@ -14,30 +14,31 @@ from .admin import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, PAGE_PARAMETERS, query_
 
 router = FasterRouter(tags=["admin"])
 
+MAX_TIME = 2**40  # far past any real time, and within every database's float
+UNIX_TIME = {"type": "number", "minimum": 0, "maximum": MAX_TIME}
 FILTERS = [
     {"name": "user", "in": "query", "schema": {"type": "string"}, "description": "A username, as actor or subject"},
     {"name": "event", "in": "query", "schema": {"type": "string", "enum": list(EVENTS)}},
-    {"name": "since", "in": "query", "schema": {"type": "number"}, "description": "Unix seconds, inclusive"},
-    {"name": "until", "in": "query", "schema": {"type": "number"}, "description": "Unix seconds, exclusive"},
+    {"name": "since", "in": "query", "schema": UNIX_TIME, "description": "Unix seconds, inclusive"},
+    {"name": "until", "in": "query", "schema": UNIX_TIME, "description": "Unix seconds, exclusive"},
 ]
 
 
 def query_time(request: Request, name: str) -> float | None:
-    value = request.query_params.get(name)
+    value = query_value(request, name)
     if value is None:
         return None
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if not 0 <= seconds < 2**40:  # also refuses nan and inf
+    if not 0 <= seconds <= MAX_TIME:  # also refuses nan and inf
         raise invalid_field(name, f"{name} must be a time in Unix seconds", where="query")
     return seconds
 
 
 def audit_query(request: Request) -> AuditQuery:
-    params = request.query_params
-    event, user = params.get("event"), params.get("user")
+    event, user = query_value(request, "event"), query_value(request, "user")
     if event is not None and event not in EVENTS:
         raise invalid_field("event", f"event must be one of: {', '.join(EVENTS)}", where="query")
     return AuditQuery(
