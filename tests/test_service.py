@@ -38,7 +38,10 @@ def check_seed_session(base_url: str, password: str = "secret") -> None:
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     me = httpx.get(f"{base_url}/users/me", headers=headers)
-    assert (me.status_code, me.json()) == (200, {"username": "alice", "email": "alice@example.com", "disabled": False})
+    assert (me.status_code, me.json()) == (
+        200,
+        {"username": "alice", "email": "alice@example.com", "disabled": False, "email_verified": False},
+    )
     items = httpx.get(f"{base_url}/items", headers=headers)
     assert (items.status_code, items.json()) == (200, [{"name": "Widget", "owner": "alice"}])
     assert httpx.get(f"{base_url}/health").json() == {"status": "ok"}

@@ -51,7 +51,7 @@ class Key(msgspec.Struct, frozen=True):
     algorithm: str
     signer: JoseKey  # the private key, or the HMAC secret
     verifier: JoseKey  # the public key, or the HMAC secret
-    created: int = 0  # unix seconds; 0 for a secret (unknown)
+    created: float = 0.0  # unix time, to the microsecond (keys made in one second stay in order); 0: a secret
     path: Path | None = None  # the PEM file
     public_jwk: dict | None = None  # what /.well-known/jwks.json publishes; None for a secret
 
@@ -120,9 +120,9 @@ def read_key_file(path: Path) -> Key:
     kid = thumbprint(public_jwk)
     first_line = text.split(b"\n", 1)[0].decode("ascii", "replace")
     if first_line.startswith(CREATED):
-        created = int(datetime.fromisoformat(first_line.removeprefix(CREATED)).timestamp())
+        created = datetime.fromisoformat(first_line.removeprefix(CREATED)).timestamp()
     else:  # a key made elsewhere (openssl): its file's age
-        created = int(path.stat().st_mtime)
+        created = path.stat().st_mtime
     return Key(
         kid=kid,
         algorithm=algorithm,
@@ -204,7 +204,7 @@ def write_key_file(folder: Path, private_key, now: float) -> Path:
     pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    created = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+    created = datetime.fromtimestamp(now, UTC).isoformat(timespec="microseconds")
     temporary = folder / f".new-{os.getpid()}.tmp"  # not *.pem until complete
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as file:
@@ -230,7 +230,7 @@ def new(settings: Settings) -> str:
     )
 
 
-def when(created: int) -> str:
+def when(created: float) -> str:
     return datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d %H:%M UTC") if created else "-"
 
 
@@ -260,9 +260,7 @@ def retire(settings: Settings, kid: str) -> str:
     if key is rings.access.signing:
         raise CommandError("that key signs today's tokens: make a new one (`keys new`) and restart first")
     warning = ""
-    # Keys made since (in the same second too: `created` counts whole seconds) took over signing.
-    others = [other for other in rings.access.by_kid.values() if other is not key]
-    successors = [other.created for other in others if other.created >= key.created]
+    successors = [other.created for other in rings.access.by_kid.values() if other.created > key.created]
     alive_until = min(successors, default=0) + settings.access_token_expire_minutes * 60
     if alive_until > time.time():
         warning = (
