@@ -710,7 +710,7 @@ def test_compose_runs_migrations_before_the_service_and_keeps_data_on_a_volume(b
         assert app["volumes"] == migrate["volumes"] == ["data:/app/data"]
         assert set(compose["volumes"]) == {"data"}
         dockerfile = (bake.path / "Dockerfile").read_text()
-        assert "mkdir /app/data && chown 10001:10001 /app/data" in dockerfile
+        assert "mkdir -m 700 /app/data && chown 10001:10001 /app/data" in dockerfile
 
 
 # ---- cruft ---------------------------------------------------------------------------------------

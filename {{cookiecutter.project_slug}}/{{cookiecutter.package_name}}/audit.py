@@ -14,7 +14,7 @@ import time
 
 import msgspec
 
-from . import backend, metrics
+from . import metrics
 from .models import UserInDB
 from .request_context import current
 from .stores import AuditEvent, StoreUnavailable
@@ -84,8 +84,11 @@ async def record(
     only: the log line is written first, and the request goes on."""
     entry = event_of(event, subject, subject_name, outcome, actor, detail)
     log(entry)
+    # Imported here, not above: the database module records its own failures through this one.
+    from .backend import audit_store
+
     with contextlib.suppress(StoreUnavailable):  # logged as database.unavailable where it failed
-        await backend.audit_store.add(entry)
+        await audit_store.add(entry)
 
 
 def record_in_log(event: str, outcome: str = "failure", detail: str = "") -> None:
