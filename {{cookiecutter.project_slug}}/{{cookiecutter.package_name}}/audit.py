@@ -89,8 +89,3 @@ async def record(
 
     with contextlib.suppress(StoreUnavailable):  # logged as database.unavailable where it failed
         await audit_store.add(entry)
-
-
-def record_in_log(event: str, outcome: str = "failure", detail: str = "") -> None:
-    """An event that must not touch the database (its failure itself): the log only."""
-    log(event_of(event, None, None, outcome, None, detail))

@@ -40,8 +40,6 @@ logins = Counter("logins_total", "Password logins, by outcome (succeeded, failed
 audit_events = Counter("audit_events_total", "Audit events recorded, by event and outcome", ["event", "outcome"])
 refusals = Counter("http_refusals_total", "429 and 503 answers, by reason", ["status", "reason"])
 reuse_detections = Counter("refresh_reuse_detections_total", "Refresh tokens presented again: login revoked")
-database_errors = Counter("database_errors_total", "Database operations that failed (503 answered)")
-user_cache = Counter("user_cache_requests_total", "User cache lookups of protected routes, by result", ["result"])
 # livesum: across processes, the total of the live workers' values.
 password_checks_pending = Gauge(
     "password_checks_pending", "Password hashes and checks running or waiting for a thread", multiprocess_mode="livesum"

@@ -22,7 +22,7 @@ def whole(regex: str) -> str:
 
 
 # ASCII letters and digits and . @ + - _ (as Django's ASCII validator allows): no spaces, control
-# characters or NUL, which PostgreSQL cannot store. Logins accept any name; only new accounts must match.
+# characters or NUL, which some databases cannot store. Logins accept any name; only new accounts must match.
 USERNAME_CHARACTERS = r"[A-Za-z0-9_.@+-]+"
 USERNAME_PATTERN = whole(USERNAME_CHARACTERS)
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=150, pattern=USERNAME_PATTERN)]

@@ -93,12 +93,6 @@ def protection(handler):
     return None
 
 
-def required_scopes(handler) -> tuple[str, ...] | None:
-    """The scopes of the handler's require_scopes dependency; None: not protected."""
-    dependency = protection(handler)
-    return None if dependency is None else dependency.scopes
-
-
 def document_protection(app: Faster) -> None:
     """Each protected route gets the security requirement that makes the docs send the token, and
     the 401/403 answers of RFC 6750 (its own `responses` win where they say more)."""

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
@@ -18,11 +19,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from . import audit, dialect, metrics
+from . import audit, dialect
 from .settings import SettingsError, settings
 from .stores import StoreUnavailable
 
 logger = logging.getLogger(__name__)
+# For GET /metrics (metrics.py serves every metric of the process).
+DATABASE_ERRORS = Counter("database_errors_total", "Database operations that failed (503 answered)")
 
 CAN_BE_UNAVAILABLE = True
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -81,8 +84,9 @@ async def transaction() -> AsyncIterator[AsyncConnection]:
         raise
     except FAILURES as exc:
         logger.warning("Database %s unavailable: %s", shown_url, reason(exc))
-        metrics.database_errors.inc()
-        audit.record_in_log("database.unavailable", detail=reason(exc))
+        DATABASE_ERRORS.inc()
+        # To the log only: the audit table lives in the database that just failed.
+        audit.log(audit.event_of("database.unavailable", None, None, "failure", None, reason(exc)))
         raise StoreUnavailable from exc
 
 

@@ -1,10 +1,10 @@
 """Users in the SQL database (tables.users), behind the store interface (stores.py)."""
 
+from prometheus_client import Counter
 from sqlalchemy import delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from . import metrics
 from .database import transaction
 from .models import UserInDB
 from .scopes import ADMIN
@@ -13,8 +13,10 @@ from .stores import LastAdmin, NoSuchUser, UserExists, UserStore
 from .tables import users
 from .user_cache import UserCache
 
-CACHE_HIT = metrics.user_cache.labels("hit")
-CACHE_MISS = metrics.user_cache.labels("miss")
+# For GET /metrics (metrics.py serves every metric of the process).
+user_cache = Counter("user_cache_requests_total", "User cache lookups of protected routes, by result", ["result"])
+CACHE_HIT = user_cache.labels("hit")
+CACHE_MISS = user_cache.labels("miss")
 # Every field of UserInDB is stored in the users column of its name (a test checks they match),
 # so a new column is a field here, a Column in tables.py and a migration. Only scopes changes
 # shape: a tuple here, one space-separated string there (as in OAuth2).
