@@ -164,7 +164,7 @@ def test_authorize_then_try_it_out_on_users_me(docs, base_url):
     expect(dialog.locator("button", has_text="Logout")).to_be_visible()  # the token was accepted
     dialog.locator("button", has_text="Close").click()
 
-    operation = page.locator(".opblock", has=page.locator('[data-path="/users/me"]'))
+    operation = page.locator(".opblock.opblock-get", has=page.locator('[data-path="/users/me"]'))
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out").click()
     with page.expect_request("**/users/me") as sent:
