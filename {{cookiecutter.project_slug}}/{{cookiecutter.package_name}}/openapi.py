@@ -63,13 +63,23 @@ BEARER_ERRORS = {
     **DATABASE_DOWN,
 }
 THROTTLED = body(TokenErrorBody, "Too many failed logins, or attempts at once: retry after Retry-After")
-# Logins also get 503 when too many password checks wait already (security.CheckQueue).
+# Logins also get 503 when too many password checks wait already (hashing.CheckQueue).
 OVERLOADED = body(
     ServerError,
     "Too many logins are waiting for a password check"
     + (", or the database is not available" if database.CAN_BE_UNAVAILABLE else "")
     + ": retry after Retry-After",
 )
+# The refusals of every route that makes an account (sign-up, an admin's POST /users): the
+# answers of dependencies.account_refusals_answered, the request limits, throttling, the queue.
+NEW_ACCOUNT_REFUSALS = {
+    409: error("The username is taken"),
+    413: TOO_LARGE,
+    415: NOT_JSON,
+    422: INVALID_BODY,
+    429: THROTTLED,
+    503: OVERLOADED,
+}
 
 
 def form_body(model: type[msgspec.Struct]) -> dict:

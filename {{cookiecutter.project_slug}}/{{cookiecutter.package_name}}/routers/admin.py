@@ -9,7 +9,7 @@ from .. import accounts, client_address
 from ..backend import user_store
 from ..dependencies import account_refusals_answered, invalid_field, query_value, require_scopes
 from ..models import NewUser, User, UserAccount, UserChanges, UserInDB, UserPage
-from ..openapi import INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error
+from ..openapi import INVALID_BODY, NEW_ACCOUNT_REFUSALS, NOT_JSON, TOO_LARGE, body, error
 from ..stores import NoSuchUser
 
 router = FasterRouter(prefix="/users", tags=["admin"])
@@ -54,12 +54,7 @@ async def list_users(request: Request, current_user: User = Depends(admin)) -> U
     status_code=201,
     responses={
         201: body(UserAccount, "Created"),
-        409: error("The username is taken"),
-        413: TOO_LARGE,
-        415: NOT_JSON,
-        422: INVALID_BODY,
-        429: THROTTLED,
-        503: OVERLOADED,
+        **NEW_ACCOUNT_REFUSALS,
     },
 )
 async def create_user(request: Request, *, current_user: User = Depends(admin), new: NewUser) -> UserAccount:

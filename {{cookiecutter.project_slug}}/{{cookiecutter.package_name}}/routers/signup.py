@@ -6,7 +6,7 @@ from FasterAPI import Depends, FasterRouter, HTTPException, Request
 from .. import accounts, client_address, recovery
 from ..dependencies import account_refusals_answered, require_allowed_origin
 from ..models import SignUp, User
-from ..openapi import BAD_ORIGIN, INVALID_BODY, NOT_JSON, OVERLOADED, THROTTLED, TOO_LARGE, body, error
+from ..openapi import BAD_ORIGIN, NEW_ACCOUNT_REFUSALS, body, error
 from ..settings import settings
 
 router = FasterRouter(prefix="/auth", tags=["auth"])
@@ -25,12 +25,7 @@ async def require_signup_allowed() -> None:
         201: body(User, "Created, with the scopes me and items: log in next (a link to verify the e-mail goes to it)"),
         403: BAD_ORIGIN,
         404: error("Sign-up is off (ALLOW_SIGNUP=false, the default)"),
-        409: error("The username is taken"),
-        413: TOO_LARGE,
-        415: NOT_JSON,
-        422: INVALID_BODY,
-        429: THROTTLED,
-        503: OVERLOADED,
+        **NEW_ACCOUNT_REFUSALS,
     },
 )
 async def register(request: Request, new: SignUp) -> User:
