@@ -20,10 +20,12 @@ from typing import ClassVar
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from prometheus_client.parser import text_string_to_metric_families
 
 from . import postgres
 from .conftest import free_port, run, serve, uvicorn_command
+from .test_recovery_mail import Inbox
 from .test_sql_service import PASSWORD, Service
 
 # Password hashing takes seconds on a machine busy with other tests.
@@ -342,26 +344,39 @@ class Collector(BaseHTTPRequestHandler):
         pass
 
 
-def test_spans_of_a_login_reach_an_otlp_collector(bake):
+def test_spans_of_a_login_and_a_mail_reach_an_otlp_collector(bake):
+    """A login's request and SQL spans, and the SMTP span of a reset mail sent to a real SMTP
+    server (aiosmtpd): none of them carries the password or the mail's address."""
     if bake.package != "lite_service":
         pytest.skip("one backend is enough for the exporter")
     run([bake.python, "-m", "pip", "install", "--quiet", "-e", ".[otel]"], cwd=bake.project)
+    bake.service.command("users", "create", "carol", "--email", "carol@example.com", stdin=f"{PASSWORD}\n")
     collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
     threading.Thread(target=collector.serve_forever, daemon=True).start()
     Collector.bodies.clear()
+    inbox, smtp_port = Inbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
     endpoint = f"http://127.0.0.1:{collector.server_address[1]}"
+    mail = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_TLS": "none"}
     try:
-        with bake.serve(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_BSP_SCHEDULE_DELAY="200") as url:
+        with bake.serve(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_BSP_SCHEDULE_DELAY="200", **mail) as url:
             assert login(url, "alice", PASSWORD).status_code == 200
+            assert http.post(f"{url}/auth/password-reset", json={"email": "carol@example.com"}).status_code == 202
+            assert len(inbox.wait_for("carol@example.com")) == 1
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not any(b"/auth/token" in body for body in Collector.bodies):
+            while time.monotonic() < deadline and not all(
+                any(wanted in body for body in Collector.bodies) for wanted in (b"/auth/token", b"smtp send")
+            ):
                 time.sleep(0.2)
     finally:
         collector.shutdown()
+        smtp.stop()
     sent = b"".join(Collector.bodies)
     assert b"POST /auth/token" in sent
     assert b"INSERT" in sent or b"SELECT" in sent  # SQLAlchemy's spans
-    assert PASSWORD.encode() not in sent
+    assert b"smtp send" in sent and b"server.address" in sent  # the SMTP span names its server
+    assert PASSWORD.encode() not in sent and b"carol@example.com" not in sent
 
 
 def test_prometheus_in_compose_has_its_rules(sql_projects):

@@ -3,7 +3,7 @@
     python -m {{ cookiecutter.package_name }} [COMMAND]
 
 serves the app on HOST:PORT (127.0.0.1:8000 unless set), or runs one of the commands of the
-database backend (`--help` lists them): cli.py defines them and does their work; `keys`, the
+database backend (`--help` lists them): the backend's cli.py defines them and does their work; `keys`, the
 same for every database, is keys.py's."""
 
 import argparse
@@ -11,7 +11,8 @@ import sys
 
 import uvicorn
 
-from . import cli, keys
+from . import keys
+from .backend import add_commands
 from .settings import settings
 
 HEAD_MARGIN_BYTES = 8 * 1024  # the request line, and a colon and line end per header
@@ -22,7 +23,7 @@ def parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="serve the app (what no command does too)")
     keys.add_commands(commands)
-    cli.add_commands(commands)  # each sets `run`, the function that does it
+    add_commands(commands)  # each sets `run`, the function that does it
     return parser
 
 

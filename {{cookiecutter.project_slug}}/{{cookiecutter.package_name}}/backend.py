@@ -1,7 +1,6 @@
 """The one place the shared code takes the database backend from. The generation hook moved in
 one backend's modules (_backends/fake, or _backends/sql with its dialect); each backend provides
-these, and tests of the template check it. Only __main__.py imports the backend's cli directly
-(its commands use the shared code, which imports this module: a cycle if it were here)."""
+these, and tests of the template check it."""
 
 from . import database
 from .audit_store import audit_store
@@ -11,7 +10,17 @@ from .refresh_store import refresh_store
 from .throttle_store import throttle_store
 from .user_store import user_store
 
+
+def add_commands(commands) -> None:
+    """The backend's own commands (cli.py) on the command line's parser (__main__.py). Imported
+    when called, not above: the commands use the shared code, which imports this module."""
+    from . import cli
+
+    cli.add_commands(commands)
+
+
 __all__ = [
+    "add_commands",
     "audit_store",
     "database",
     "one_time_token_store",

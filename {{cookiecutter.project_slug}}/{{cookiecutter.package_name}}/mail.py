@@ -16,6 +16,8 @@ import html
 import logging
 import secrets
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from email.message import EmailMessage
 from importlib.resources import files
 
@@ -35,6 +37,14 @@ POLL_SECONDS = 1.0  # how soon a mail put in the outbox by another process is se
 BATCH = 20
 
 _wake = asyncio.Event()
+# What each SMTP delivery runs inside: nothing, or a span once tracing.py calls trace_deliveries
+# (this module does not import OpenTelemetry, an optional dependency).
+_delivery_context: Callable[[], AbstractContextManager] = contextlib.nullcontext
+
+
+def trace_deliveries(span: Callable[[], AbstractContextManager]) -> None:
+    global _delivery_context
+    _delivery_context = span
 
 
 def render(name: str, **values: str) -> tuple[str, str]:
@@ -66,16 +76,17 @@ async def deliver(mail: OutgoingMail) -> None:
     if not settings.smtp_host:
         logger.warning("Mail to %s (SMTP_HOST is empty, so it is logged, not sent):\n%s", mail.to, mail.text)
         return
-    await aiosmtplib.send(
-        message_of(mail),
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username or None,
-        password=settings.smtp_password or None,
-        use_tls=settings.smtp_tls == "tls",
-        start_tls=settings.smtp_tls == "starttls",
-        timeout=10,
-    )
+    with _delivery_context():
+        await aiosmtplib.send(
+            message_of(mail),
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+            use_tls=settings.smtp_tls == "tls",
+            start_tls=settings.smtp_tls == "starttls",
+            timeout=10,
+        )
 
 
 async def send_due(now: float) -> None:

@@ -1,5 +1,7 @@
 """What every log line and audit event of a request says about it: its request id, its client
-address and, once a token was checked, its user (the actor).
+address and, once a token was checked, its user (the actor). And the Authorization header, picked
+up in the same one pass over the raw headers: the framework's `request.headers` decodes every
+header into a new dict, which costs about 6% of a protected request.
 
 One `RequestContext` per request lives in a contextvar, set by `RequestContextMiddleware`, so
 services (accounts.py, sessions.py) and the log formatter read it without routers passing it on.
@@ -20,12 +22,13 @@ GIVEN_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
 class RequestContext:
-    __slots__ = ("actor_id", "actor_name", "forwarded_for", "peer", "request_id")
+    __slots__ = ("actor_id", "actor_name", "authorization", "forwarded_for", "peer", "request_id")
 
-    def __init__(self, request_id: str, peer: str, forwarded_for: str) -> None:
+    def __init__(self, request_id: str, peer: str, forwarded_for: str, authorization: str = "") -> None:
         self.request_id = request_id
         self.peer = peer
         self.forwarded_for = forwarded_for
+        self.authorization = authorization  # read by dependencies.require_scopes
         self.actor_id: str | None = None  # set by sessions.authenticate
         self.actor_name: str | None = None
 
@@ -56,9 +59,11 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             return self.app(scope, receive, send)
         peer = scope["client"][0] if scope.get("client") else ""
-        given = forwarded = b""
+        given = forwarded = authorization = b""
         for name, value in scope["headers"]:
-            if name == b"x-request-id":
+            if name == b"authorization":
+                authorization = value
+            elif name == b"x-request-id":
                 given = value
             elif name == b"x-forwarded-for":
                 forwarded = value
@@ -66,7 +71,7 @@ class RequestContextMiddleware:
             rid = given.decode()
         else:
             rid = new_request_id()
-        current.set(RequestContext(rid, peer, forwarded.decode("latin-1")))
+        current.set(RequestContext(rid, peer, forwarded.decode("latin-1"), authorization.decode("latin-1")))
         header = (b"x-request-id", rid.encode())
 
         def send_with_id(message):  # unannotated: annotations would be evaluated on every request

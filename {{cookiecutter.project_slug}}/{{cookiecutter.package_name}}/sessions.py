@@ -70,7 +70,7 @@ async def authenticate(token: str, needed: frozenset[str]) -> UserInDB:
     every protected request: no database round trip (the user comes from the store's cache,
     USER_CACHE_SECONDS at most behind), and beyond verifying a new token only comparisons."""
     claims = access_tokens.verify(token)  # InvalidToken
-    user = await user_store.get_cached(claims.sub)
+    user = user_store.cached(claims.sub) or await user_store.get_by_id(claims.sub)
     if not still_good(user, claims):
         raise InvalidToken("revoked")
     if not (needed <= claims.scopes and needed.issubset(user.scopes)):

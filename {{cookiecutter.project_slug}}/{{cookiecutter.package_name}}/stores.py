@@ -62,8 +62,9 @@ class UserStore(Protocol):
         """The user of an id as stored now: for refreshes and every check that must not be stale."""
         ...
 
-    async def get_cached(self, uid: str) -> UserInDB | None:
-        """The user of an id, possibly USER_CACHE_SECONDS old: for the checks on every request."""
+    def cached(self, uid: str) -> UserInDB | None:
+        """The user of an id from this process's memory, possibly USER_CACHE_SECONDS old, or None
+        when it is not there (then ask get_by_id): for the checks on every request, so not async."""
         ...
 
     async def create(self, user: UserInDB) -> None:

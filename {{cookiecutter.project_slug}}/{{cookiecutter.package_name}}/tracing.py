@@ -3,8 +3,9 @@ only then, so the service pays nothing without it). Needs the optional dependenc
 `pip install '.[otel]'`. The exporter reads the standard OTEL_* variables itself
 (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS, ...): spans go over OTLP/HTTP.
 
-Spans: one per request (the generic ASGI middleware: FasterAPI is not Starlette-based) and one per
-database statement where the backend runs any (database.trace_statements)."""
+Spans: one per request (the generic ASGI middleware: FasterAPI is not Starlette-based), one per
+database statement where the backend runs any (database.trace_statements), and one per mail
+sent over SMTP (mail.trace_deliveries); never a mail's address or body."""
 
 import os
 
@@ -15,7 +16,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from . import mail
 from .backend import database
+from .settings import settings
 
 
 def middleware():
@@ -26,6 +29,13 @@ def middleware():
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     database.trace_statements()
+    tracer = trace.get_tracer(__package__)
+    server = {"server.address": settings.smtp_host, "server.port": settings.smtp_port}
+
+    def smtp_span():  # a failed delivery's span records its exception
+        return tracer.start_as_current_span("smtp send", kind=trace.SpanKind.CLIENT, attributes=server)
+
+    mail.trace_deliveries(smtp_span)
 
     def traced(app):
         async def next_layer(scope, receive, send):  # asgiref tells ASGI 3 apps by `async def`

@@ -1,6 +1,6 @@
 """The SQL stores against this run's real database (conftest.py at the project's top makes it):
-atomic rotation, revocation, clean-up, the user cache's bound, the schema check at start, and
-503 answers while the database is down."""
+atomic rotation, revocation, clean-up (of tokens and of old audit events), the user cache's
+bound, the schema check at start, and 503 answers while the database is down."""
 
 import asyncio
 import functools
@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }} import database
-from {{ cookiecutter.package_name }}.models import new_user_id
+from {{ cookiecutter.package_name }}.audit_store import audit_store
+from {{ cookiecutter.package_name }}.models import AuditEvent, new_user_id
 from {{ cookiecutter.package_name }}.refresh_store import refresh_store
-from {{ cookiecutter.package_name }}.stores import NoSuchUser, RefreshRecord, UserExists
+from {{ cookiecutter.package_name }}.settings import settings
+from {{ cookiecutter.package_name }}.stores import AuditQuery, NoSuchUser, RefreshRecord, UserExists
 from {{ cookiecutter.package_name }}.tables import refresh_tokens
 from {{ cookiecutter.package_name }}.user_cache import UserCache
 from {{ cookiecutter.package_name }}.user_store import SqlUserStore, user_store
@@ -113,6 +115,20 @@ def test_expired_rows_are_deleted_by_the_service(monkeypatch):
     assert asyncio.run(states(expired)) == {}
 
 
+def test_audit_events_older_than_the_retention_are_deleted_by_the_service(monkeypatch):
+    """AUDIT_RETENTION_DAYS: the next event recorded after the clean-up interval deletes the
+    older ones, and keeps those within the retention."""
+    day, days = 86400, settings.audit_retention_days
+    old = AuditEvent(unique("old"), time.time() - (days + 1) * day, "success")
+    recent = AuditEvent(unique("recent"), time.time() - (days - 1) * day, "success")
+    for event in (old, recent):
+        asyncio.run(audit_store.add(event))
+    monkeypatch.setattr(audit_store, "_next_cleanup", 0.0)  # the next add cleans up
+    asyncio.run(audit_store.add(AuditEvent(unique("now"), time.time(), "success")))
+    kept = {event.event for event in asyncio.run(audit_store.find(AuditQuery(since=old.time - day), limit=1000))}
+    assert recent.event in kept and old.event not in kept
+
+
 def test_create_save_and_delete_users():
     store = SqlUserStore(cache_seconds=5)
     alice = asyncio.run(store.get("alice"))
@@ -132,13 +148,14 @@ def test_a_change_reaches_other_processes_within_the_cache_bound():
     """Two stores stand for two processes: the writer sees its change at once, the other one
     keeps its cached record for at most the bound, then reads the change."""
     writer, other = SqlUserStore(cache_seconds=0.5), SqlUserStore(cache_seconds=0.5)
-    alice = asyncio.run(other.get_cached(uid_of("alice")))
+    alice = asyncio.run(other.get_by_id(uid_of("alice")))  # now in other's cache
     asyncio.run(writer.save(msgspec.structs.replace(alice, email="moved@example.com")))
     try:
-        assert asyncio.run(writer.get_cached(alice.uid)).email == "moved@example.com"
-        assert asyncio.run(other.get_cached(alice.uid)).email == alice.email  # still within the bound
+        assert writer.cached(alice.uid).email == "moved@example.com"
+        assert other.cached(alice.uid).email == alice.email  # still within the bound
         time.sleep(0.6)
-        assert asyncio.run(other.get_cached(alice.uid)).email == "moved@example.com"
+        assert other.cached(alice.uid) is None  # too old: the next request reads the database
+        assert asyncio.run(other.get_by_id(alice.uid)).email == "moved@example.com"
     finally:
         asyncio.run(writer.save(alice))
 
@@ -179,6 +196,17 @@ def database_down(monkeypatch, unreachable_url):
         monkeypatch.setattr(user_store, "_cache", UserCache(seconds=5))
 
     return stop
+
+
+def test_a_protected_read_costs_no_database_round_trip(client, monkeypatch, unreachable_url):
+    """Once its user is in the cache, /users/me answers while every connection fails: neither
+    the user lookup nor the audit trail (a read records no event) touches the database."""
+    token = bearer(make_token())
+    assert client.get("/users/me", headers=token).status_code == 200
+    monkeypatch.setattr(database, "engine", engine_for(unreachable_url))
+    assert client.get("/health/ready").status_code == 503  # the database is out of reach
+    for _ in range(3):
+        assert client.get("/users/me", headers=token).status_code == 200
 
 
 def test_every_route_that_reads_the_database_answers_503_while_it_is_down(client, spec, database_down, cheap_hashing):

@@ -17,6 +17,7 @@ from .user_cache import UserCache
 user_cache = Counter("user_cache_requests_total", "User cache lookups of protected routes, by result", ["result"])
 CACHE_HIT = user_cache.labels("hit")
 CACHE_MISS = user_cache.labels("miss")
+COUNT_CACHE_LOOKUPS = settings.metrics_enabled
 # Every field of UserInDB is stored in the users column of its name (a test checks they match),
 # so a new column is a field here, a Column in tables.py and a migration. Only scopes changes
 # shape: a tuple here, one space-separated string there (as in OAuth2).
@@ -57,13 +58,13 @@ class SqlUserStore:
     async def get_by_id(self, uid: str) -> UserInDB | None:
         return await self._read(users.c.uid == uid) if "\x00" not in uid else None
 
-    async def get_cached(self, uid: str) -> UserInDB | None:
+    def cached(self, uid: str) -> UserInDB | None:
         user = self._cache.get(uid)
-        if user is not None:
-            CACHE_HIT.inc()
-            return user
-        CACHE_MISS.inc()
-        return await self.get_by_id(uid)
+        # Counted only while /metrics is on: a counter costs about a microsecond (it takes a
+        # lock), a sixth of what a protected request adds to an open one.
+        if COUNT_CACHE_LOOKUPS:
+            (CACHE_HIT if user is not None else CACHE_MISS).inc()
+        return user
 
     async def _read(self, condition) -> UserInDB | None:
         async with transaction() as connection:
