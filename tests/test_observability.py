@@ -251,9 +251,12 @@ def test_metrics_move_and_are_refused_elsewhere(bake):
     password = PASSWORD if bake.service else "secret"
     with bake.serve(METRICS_ENABLED="true") as url:
         before = http.get(f"{url}/metrics").text
-        assert login(url, "alice", password).status_code == 200
+        logged_in = login(url, "alice", password)
+        assert logged_in.status_code == 200
         assert login(url, "alice", "wrong").status_code == 401
         http.get(f"{url}/users/nobody-here")  # a route template, not a new series per name
+        for _ in range(2):
+            assert http.get(f"{url}/users/me", headers=bearer(logged_in)).status_code == 200
         after = http.get(f"{url}/metrics")
         assert after.headers["content-type"].startswith("text/plain")
         for outcome in ("succeeded", "failed"):
@@ -264,6 +267,9 @@ def test_metrics_move_and_are_refused_elsewhere(bake):
         assert metric(after.text, "http_request_duration_seconds_count", route="/auth/token") >= 2
         assert "nobody-here" not in after.text
         assert metric(after.text, "password_checks_limit") > 0
+        if bake.service:  # the SQL user cache: the login read alice, so both reads of /users/me hit it
+            hits = [metric(text, "user_cache_requests_total", result="hit") for text in (before, after.text)]
+            assert hits[1] - hits[0] == 2
         other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=TIMEOUT)
         refused = other.get(f"{url}/metrics")
         assert refused.status_code == 404
