@@ -18,6 +18,8 @@ LINK_REFUSED = "This link does not work (any more): ask for a new one"
 router = FasterRouter(tags=["recovery"])
 same_site_only = [Depends(require_allowed_origin)]
 BAD_TOKEN = error("The link is unknown, used, expired or voided by a newer one: ask for a new link")
+# What the confirmation of a mailed link (either kind) may be refused with.
+LINK_REFUSALS = {400: BAD_TOKEN, 403: BAD_ORIGIN, 413: TOO_LARGE, 422: INVALID_BODY}
 PAGES = files(__package__.rpartition(".")[0]) / "pages"
 
 
@@ -48,10 +50,7 @@ async def request_password_reset(request: Request, asked: RecoveryRequest) -> Re
     dependencies=same_site_only,
     responses={
         204: {"description": "Password set: every session of the user ended (log in again)"},
-        400: BAD_TOKEN,
-        403: BAD_ORIGIN,
-        413: TOO_LARGE,
-        422: INVALID_BODY,
+        **LINK_REFUSALS,
         503: OVERLOADED,
     },
 )
@@ -87,10 +86,7 @@ async def send_verification(current_user: User = Depends(require_scopes("me"))) 
     dependencies=same_site_only,
     responses={
         204: {"description": "The address is verified"},
-        400: BAD_TOKEN,
-        403: BAD_ORIGIN,
-        413: TOO_LARGE,
-        422: INVALID_BODY,
+        **LINK_REFUSALS,
         **DATABASE_DOWN,
     },
 )
