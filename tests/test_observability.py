@@ -291,8 +291,10 @@ def test_metrics_add_up_across_two_workers(bake, tmp_path):
         for _ in range(40):  # a new connection each: the kernel spreads them over the workers
             assert httpx.get(f"{url}/health").status_code == 200
         after = metric(http.get(f"{url}/metrics").text, "http_requests_total", route="/health")
+        assert len(list(folder.glob("gauge_livesum_*.db"))) == 2  # each live worker's gauges
     assert after - before == 40
     assert len({path.name.rsplit("_", 1)[-1] for path in folder.glob("counter_*.db")}) == 2  # both counted
+    assert list(folder.glob("gauge_livesum_*.db")) == []  # the stopped workers left the live sums
 
 
 @contextmanager

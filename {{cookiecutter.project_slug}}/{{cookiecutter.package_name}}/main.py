@@ -60,6 +60,7 @@ app.on_startup(database.check_schema)
 # The mail sender (mail.py) delivers what requests put in the outbox.
 app.on_startup(mail.start_sender)
 app.on_shutdown(mail.stop_sender)
+app.on_shutdown(metrics.leave_the_sums)
 app.include_router(auth.router)
 app.include_router(signup.router)
 app.include_router(users.router)

@@ -103,6 +103,13 @@ class RequestMetrics:
             series[1].inc()
 
 
+async def leave_the_sums() -> None:
+    """At a worker's shutdown: its live gauges (password checks pending, their limit) stop counting
+    in the multiprocess sums, so a worker that is restarted is not counted twice. Its counters stay."""
+    if MULTIPROCESS:
+        multiprocess.mark_process_dead(os.getpid())
+
+
 def allowed(request: Request) -> bool:
     peer = request.client[0] if request.client else ""
     try:
