@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from .chromium import CHROMIUM_ARGS, RECORD_CSP_VIOLATIONS
 from .conftest import TEMPLATE_DIR, free_port, serve, uvicorn_command
 
 try:
@@ -29,20 +30,6 @@ else:
     expect.set_options(timeout=15_000)  # 5 s by default: short on a busy 2-core machine
 
 ARTIFACTS = TEMPLATE_DIR / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # root in a container has no user namespace for the sandbox
-    "--disable-gpu",
-    "--disable-background-networking",  # no update checks or other calls home
-    "--disable-component-update",
-    "--no-first-run",
-]
-# Records every Content-Security-Policy violation of a page, whether or not it reaches the console.
-RECORD_CSP_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI}`);
-});
-"""
 
 
 def browser_problem() -> str | None:

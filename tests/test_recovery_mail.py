@@ -14,6 +14,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from .chromium import CHROMIUM_ARGS, RECORD_CSP_VIOLATIONS
 from .conftest import free_port
 from .test_sql_service import PASSWORD, Service, login
 
@@ -22,20 +23,6 @@ try:
 except ImportError:
     sync_playwright = None
 
-# As tests/test_browser.py starts Debian's Chromium (importing it would skip this module with it).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-RECORD_CSP_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI}`);
-});
-"""
 NO_BROWSER = sync_playwright is None or shutil.which("chromium") is None
 TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]+)")
 NEW_PASSWORD = "a brand new passphrase"
