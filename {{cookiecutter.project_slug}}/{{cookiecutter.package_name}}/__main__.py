@@ -3,8 +3,8 @@
     python -m {{ cookiecutter.package_name }} [COMMAND]
 
 serves the app on HOST:PORT (127.0.0.1:8000 unless set), or runs one of the commands of the
-database backend (`--help` lists them): the backend's cli.py defines them and does their work; `keys`, the
-same for every database, is keys.py's."""
+database backend (`--help` lists them): the backend's cli.py defines them and does their work;
+`keys`, the same for every database, is keys.py's."""
 
 import argparse
 import sys
