@@ -5,7 +5,8 @@
 #   bash benchmarks/run.sh database   the PostgreSQL bake and the FastAPI + PostgreSQL peer (database.py)
 #   bash benchmarks/run.sh abuse [sqlite]   the default (or SQLite) bake under a password-guessing attack (abuse.py)
 # Optional: ROUNDS=4 SECONDS_PER_RUN=2 (defaults), SERVERS="uvicorn granian" (default; either alone works),
-# TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres; a database is made and dropped).
+# TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres; a database is made and dropped),
+# SERVICE_ENV="JWT_ALGORITHM=ES256 ..." (database: the service with those settings beside its defaults).
 # Installs and bakes into benchmarks/.work/ (git-ignored).
 set -euo pipefail
 
