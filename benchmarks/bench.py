@@ -60,8 +60,11 @@ def cpu_seconds(pid: int) -> float:
         fields = stat.read().rsplit(")", 1)[1].split()
     total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as children:
-            total += sum(cpu_seconds(int(child)) for child in children.read().split())
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                total += sum(cpu_seconds(int(child)) for child in children.read().split())
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile (the FastAPI peer's pool): it has no children
     return total
 
 
